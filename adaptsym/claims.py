@@ -1,0 +1,99 @@
+"""The claims ledger: every quantitative claim a chapter checks, with the paper's value and ours.
+
+A chapter creates one :class:`Ledger` and calls :meth:`Ledger.record` for each claim.  The ledger is written
+to a JSON file after every record (atomically), so a chapter that fails half-way still leaves the claims it
+had checked.  The book's claims page is generated from all chapters' JSON files by :func:`claims_markdown`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Iterable
+
+from .storage import atomic_write_json
+
+VERDICTS = ("agrees", "disagrees", "inconclusive")
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One checked claim: what the paper says, what we measured, and whether they agree."""
+
+    chapter: str
+    name: str
+    paper: str
+    measured: Any
+    verdict: str
+    profile: str
+    dataset: str
+    detail: str = ""
+
+
+class Ledger:
+    """The claims of one chapter run under one profile, saved to ``path`` (if given) after each record."""
+
+    def __init__(self, chapter: str, profile: str, dataset: str = "none", path: str | Path | None = None):
+        self.chapter, self.profile, self.dataset = chapter, profile, dataset
+        self.path = Path(path) if path else None
+        self.claims: list[Claim] = []
+
+    def record(self, name: str, paper: str, measured: Any, agrees: bool | None, detail: str = "",
+               dataset: str | None = None) -> None:
+        """Record a claim; ``agrees=None`` marks it inconclusive at this scale.  Prints one line."""
+        verdict = "inconclusive" if agrees is None else ("agrees" if agrees else "disagrees")
+        claim = Claim(self.chapter, name, paper, _plain(measured), verdict, self.profile,
+                      dataset or self.dataset, detail)
+        self.claims = [c for c in self.claims if c.name != name] + [claim]
+        if self.path:
+            atomic_write_json(self.path, [asdict(c) for c in self.claims])
+        print(f"[claim] {name}: measured {format_value(claim.measured)} | paper: {paper} -> {verdict}")
+
+
+def _plain(value: Any) -> Any:
+    """Numpy/torch scalars and arrays as Python numbers and lists, so the ledger is plain JSON."""
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def format_value(value: Any) -> str:
+    """A short, human rendering of a measured value (numbers to 4 significant digits)."""
+    if isinstance(value, bool) or value is None:
+        return str(value)
+    if isinstance(value, float):
+        if math.isfinite(value) and value != 0 and not 1e-3 <= abs(value) < 1e5:
+            return f"{value:.3e}"
+        return f"{value:.4g}"
+    if isinstance(value, list):
+        return "[" + ", ".join(format_value(v) for v in value) + "]"
+    return str(value)
+
+
+def load_claims(paths: Iterable[str | Path]) -> list[dict]:
+    """Read the claims of several chapter runs; a missing file is skipped (that chapter recorded none)."""
+    records: list[dict] = []
+    for path in paths:
+        path = Path(path)
+        if path.exists():
+            records.extend(json.loads(path.read_text()))
+    return records
+
+
+def claims_markdown(records: list[dict]) -> str:
+    """A Markdown table of claims, grouped by chapter, for the book's claims page."""
+    if not records:
+        return "No chapter has recorded a claim yet.\n"
+    counts = {v: sum(r["verdict"] == v for r in records) for v in VERDICTS}
+    lines = [", ".join(f"{n} {v}" for v, n in counts.items()) + f" (of {len(records)} claims).", ""]
+    lines += ["| chapter | claim | paper | measured | verdict | profile | data |",
+              "| --- | --- | --- | --- | --- | --- | --- |"]
+    for r in records:
+        measured = format_value(r["measured"]) + (f" ({r['detail']})" if r.get("detail") else "")
+        cells = [r["chapter"], r["name"], r["paper"], measured, f"**{r['verdict']}**", r["profile"], r["dataset"]]
+        lines.append("| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,83 @@
+"""The ``adaptsym`` command: list chapters and profiles, run one chapter, build the book, fetch data."""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+
+from . import profiles
+from .profiles import CHAPTERS, DEFAULT_PROFILE, PROFILES
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="adaptsym", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("list", help="chapters, profiles and each chapter's parameters per profile")
+    run = sub.add_parser("run", help="execute one chapter with papermill")
+    run.add_argument("chapter", help="chapter number or slug (see `adaptsym list`)")
+    run.add_argument("--profile", default=DEFAULT_PROFILE, help=f"one of {', '.join(PROFILES)}")
+    run.add_argument("-p", "--parameter", action="append", default=[], metavar="NAME=VALUE",
+                     help="override a parameter (value read as YAML); repeatable")
+    run.add_argument("--out", default=None, help="output folder (default build/runs/<profile>)")
+    book = sub.add_parser("book", help="execute every chapter and build the HTML book")
+    book.add_argument("--profile", default=DEFAULT_PROFILE, help=f"one of {', '.join(PROFILES)}")
+    fetch = sub.add_parser("fetch", help="download a data set with torchvision (needs internet)")
+    fetch.add_argument("dataset", help="fashion-mnist, mnist or cifar10")
+    fetch.add_argument("--root", default=None, help="where to store it (default: $ADAPTSYM_DATA or the cache)")
+    return parser
+
+
+def _list() -> None:
+    print(f"profiles: {', '.join(PROFILES)} (default {DEFAULT_PROFILE})\n")
+    for ch in CHAPTERS:
+        print(f"{ch.number:2d}  {ch.slug:12s} {ch.title}   [{ch.source}]")
+        width = max(len(n) for n in ch.parameter_names())
+        print(f"      {'parameter':{width}s}  " + "  |  ".join(PROFILES))
+        for name in ch.parameter_names():
+            values = "  |  ".join(repr(ch.parameters[p][name]) for p in PROFILES)
+            print(f"      {name:{width}s}  {values}")
+        print()
+
+
+def _run(args: argparse.Namespace) -> None:
+    from .book import execute_chapter
+
+    ch = profiles.chapter(args.chapter)
+    overrides = dict(profiles.parse_override(text) for text in args.parameter)
+    run = execute_chapter(ch, args.profile, overrides, out_dir=args.out)
+    print(f"chapter {ch.number} ({ch.slug}), profile {args.profile}: {run.seconds:.0f} s")
+    print(f"executed notebook: {run.notebook}")
+    print(f"claims:            {run.claims}")
+
+
+def _fetch(args: argparse.Namespace) -> None:
+    from .data import load_images
+
+    for split in ("train", "test"):
+        images, _ = load_images(args.dataset, split, root=args.root, download=True)
+        print(f"{args.dataset} {split}: {tuple(images.shape)}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "list":
+            _list()
+        elif args.command == "run":
+            _run(args)
+        elif args.command == "book":
+            from .book import build_book
+
+            build_book(args.profile)
+        elif args.command == "fetch":
+            _fetch(args)
+    except (ValueError, FileNotFoundError, RuntimeError, subprocess.CalledProcessError) as err:
+        # ChapterFailed is a RuntimeError; CalledProcessError is a failed Jupyter Book build
+        print(f"adaptsym: error: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

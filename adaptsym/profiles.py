@@ -1,0 +1,109 @@
+"""The book's chapters and their parameter sets per profile: the one place that defines both.
+
+A *profile* names a scale of computation:
+
+- ``smoke``: every chapter well under a minute on a laptop CPU; used by the tests.
+- ``quick``: the default; the whole book in under 30 minutes on 2 CPU cores, with figures that show the
+  phenomena.
+- ``paper``: the papers' scale, meant for one GPU.
+
+Each chapter declares the value of every parameter under every profile.  A chapter's notebook has a
+``parameters`` cell holding the ``quick`` values, so a reader who opens it in Jupyter gets the default run;
+papermill injects the chosen profile's values (plus any overrides) after that cell.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+PROFILES = ("smoke", "quick", "paper")
+DEFAULT_PROFILE = "quick"
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+@dataclass(frozen=True)
+class Chapter:
+    """One chapter of the book: its number, slug, title, source notebook and parameters per profile."""
+
+    number: int
+    slug: str
+    title: str
+    source: str
+    parameters: Mapping[str, Mapping[str, Any]] = field(repr=False)
+
+    @property
+    def stem(self) -> str:
+        """File stem shared by the source notebook and its executed copies, e.g. ``01_umwelt``."""
+        return Path(self.source).stem
+
+    @property
+    def source_path(self) -> Path:
+        return REPO_ROOT / self.source
+
+    def parameter_names(self) -> list[str]:
+        return list(self.parameters[DEFAULT_PROFILE])
+
+
+def _umwelt_parameters() -> dict[str, dict[str, Any]]:
+    quick = {
+        "maxent_n": 8,  # gates h in {0,1}^n, enumerated exactly (eq. 1)
+        "maxent_inputs": 3,  # dimension of the observed input x in the constraints
+        "maxent_contexts": 40,  # number of observed inputs the constraints average over
+        "depths": [1, 2, 3, 4, 5, 6],  # depths for eqs. 4-6 and the parameter counts
+        "width": 20,  # layer width for the parameter counts
+        "dataset": "fashion-mnist",
+        "positive": [0, 2, 4, 6],  # classes labelled +1 (tops); the rest -1
+        "pca_k": 10,
+        "n_train": 2000,
+        "n_examples": 200,  # test inputs on which gate laws are measured
+        "gate_hidden": [32, 32],  # hidden widths of the network for eq. 7
+        "train_epochs": 30,
+        "temperatures": [3.0, 1.0, 0.3, 0.1, 0.03, 0.01, 0.003, 0.001, 3e-4, 1e-4, 3e-5, 1e-5],
+        "tiny_hidden": [4, 4, 4],  # hidden widths of the network whose marginals are summed exactly (eq. 8)
+        "seed": 0,
+    }
+    smoke = dict(quick, maxent_n=4, maxent_inputs=2, maxent_contexts=10, depths=[1, 2, 3], n_train=300,
+                 n_examples=20, train_epochs=2, temperatures=[1.0, 0.1, 0.01, 1e-3, 1e-4, 1e-5], tiny_hidden=[3, 3, 3])
+    paper = dict(quick, maxent_n=12, maxent_inputs=4, maxent_contexts=100, n_train=60000, n_examples=2000,
+                 gate_hidden=[256, 256], train_epochs=100, tiny_hidden=[6, 6, 6])
+    return {"smoke": smoke, "quick": quick, "paper": paper}
+
+
+CHAPTERS: tuple[Chapter, ...] = (
+    Chapter(1, "umwelt", "The Umwelt formalism", "notebooks/01_umwelt.py", _umwelt_parameters()),
+)
+
+
+def chapter(key: str | int) -> Chapter:
+    """Find a chapter by number (``1``, ``"1"``, ``"01"``) or slug (``"umwelt"``)."""
+    for ch in CHAPTERS:
+        if str(key) in (ch.slug, ch.stem) or (str(key).isdigit() and int(key) == ch.number):
+            return ch
+    valid = ", ".join(f"{ch.number} ({ch.slug})" for ch in CHAPTERS)
+    raise ValueError(f"unknown chapter {key!r}; valid chapters: {valid}")
+
+
+def resolve_parameters(ch: Chapter, profile: str = DEFAULT_PROFILE,
+                       overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The parameter values of ``ch`` under ``profile`` with ``overrides`` applied; unknown names are rejected."""
+    if profile not in PROFILES:
+        raise ValueError(f"unknown profile {profile!r}; valid profiles: {', '.join(PROFILES)}")
+    values = dict(ch.parameters[profile])
+    unknown = sorted(set(overrides or {}) - set(values))
+    if unknown:
+        raise ValueError(f"unknown parameter(s) {', '.join(unknown)} for chapter {ch.slug}; "
+                         f"valid parameters: {', '.join(values)}")
+    values.update(overrides or {})
+    return values
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """Parse ``name=value`` from the command line; the value is read as YAML (numbers, lists, strings)."""
+    import yaml
+
+    name, sep, raw = text.partition("=")
+    if not sep or not name:
+        raise ValueError(f"parameter override {text!r} is not of the form name=value")
+    return name.strip(), yaml.safe_load(raw)

@@ -1,0 +1,53 @@
+"""Where results are cached, and writing files so that an interrupted run never leaves a half-written one."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, BinaryIO, Callable
+
+
+def cache_root(kind: str) -> Path:
+    """Cache folder for ``kind`` (e.g. ``"runs"``): ``$ADAPTSYM_CACHE/kind`` if set, else ``build/cache/kind``
+    of a source checkout, else ``~/.cache/adaptsym/kind``."""
+    if "ADAPTSYM_CACHE" in os.environ:
+        return Path(os.environ["ADAPTSYM_CACHE"]) / kind
+    checkout = Path(__file__).resolve().parents[1]
+    if (checkout / "pyproject.toml").is_file() and (checkout / "adaptsym").is_dir():
+        return checkout / "build" / "cache" / kind
+    return Path.home() / ".cache" / "adaptsym" / kind
+
+
+def atomic_write(path: str | os.PathLike, write: Callable[[BinaryIO], Any]) -> Path:
+    """Run ``write(handle)`` on a temporary file next to ``path``, sync it, and ``os.replace`` it into place."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle = tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp", delete=False)
+    try:
+        with handle:
+            write(handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(handle.name, path)
+    except BaseException:
+        Path(handle.name).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
+    """Write ``data`` to ``path`` atomically."""
+    return atomic_write(path, lambda handle: handle.write(data))
+
+
+def atomic_write_json(path: str | os.PathLike, obj: Any, indent: int | None = 2) -> Path:
+    """Write ``obj`` as JSON, atomically; numpy and torch scalars and arrays are stored as Python numbers."""
+    return atomic_write_bytes(path, json.dumps(obj, indent=indent, default=_to_builtin).encode())
+
+
+def _to_builtin(value: Any) -> Any:
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    raise TypeError(f"cannot store {type(value).__name__} as JSON")
