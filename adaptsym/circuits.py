@@ -1,0 +1,329 @@
+"""Basis circuits of bias-free ReLU networks and their perturbations (Li §II.3, §II.5.2, §II.6.4).
+
+A bias-free ReLU MLP with layers l = 1..L and widths n_0 = d_in, n_1, ..., n_L = d_out computes, for one
+input x, the sum over all input-to-output paths i = (i_0, ..., i_L) of the basis circuits (Li eqs. 10-11)
+
+    Psi_i = x_{i_0} w^1_{i_0 i_1} h^1_{i_1} w^2_{i_1 i_2} h^2_{i_2} ... h^{L-1}_{i_{L-1}} w^L_{i_{L-1} i_L},
+
+where h^l_k = 1 if the pre-activation of neuron k of layer l is > 0, else 0 (the ReLU gates of Li eq. 7)
+and there is no gate on the output. Here the input factor x_{i_0} is part of every circuit value.
+
+Weight convention, used everywhere in this module: the paper's w^l_{ij} joins neuron i of layer l-1 to
+neuron j of layer l, so in PyTorch it is ``linear_l.weight[j, i]`` (``nn.Linear.weight`` has shape
+(out, in)). Layers are counted from 1 as in the paper: ``layer=1`` is the first ``nn.Linear``.
+
+Circuits are listed in lexicographic order of (i_0, ..., i_{L-1}) (i_0 varies slowest), with a leading
+dimension for the output i_L when d_out > 1. Differentiating a circuit by one of its weights replaces
+that weight by 1 (the circuit is linear in each weight); the sums of such first- and second-order
+perturbations are the gradient and Hessian entries of the output (Li eqs. 16, 18-19), with gates held
+at their ReLU values. Li's Omega of eq. 16 also carries the loss derivative L'(.) at the top; here the
+perturbations are those of T itself (for the hinge risk, multiply by -y on margin-violating examples).
+"""
+
+import copy
+import math
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from adaptsym.device import resolve_device
+
+MAX_PATHS = 20_000_000
+
+Weight = tuple[int, int, int]
+"""A weight w^layer_{ij} as (layer, i, j), i.e. ``linear_layer.weight[j, i]`` (see module docstring)."""
+
+
+def count_circuits(widths: Sequence[int]) -> int:
+    """Number of basis circuits (input-to-output paths) of an MLP with ``widths = [d_in, ..., d_out]``.
+
+    The exact product of the widths as a Python int (eq. 11: the index set I is the product of the
+    layers' index sets), valid for networks with far more paths than a float can count exactly.
+    """
+    return math.prod(int(w) for w in widths)
+
+
+def count_weights(widths: Sequence[int]) -> int:
+    """Number of weights of a bias-free MLP with ``widths``: sum over layers of n_{l-1} n_l.
+
+    For comparison with ``count_circuits``: the weights grow linearly with depth, the circuits
+    exponentially.
+    """
+    return sum(int(a) * int(b) for a, b in zip(widths[:-1], widths[1:]))
+
+
+def layer_widths(model: nn.Sequential) -> list[int]:
+    """``[d_in, n_1, ..., d_out]`` of a bias-free ReLU MLP (validated as by ``enumerate_circuits``)."""
+    linears = _linear_layers(model)
+    return [linears[0].in_features] + [layer.out_features for layer in linears]
+
+
+def enumerate_circuits(model: nn.Sequential, x: torch.Tensor, max_paths: int = MAX_PATHS) -> torch.Tensor:
+    """Values of all basis circuits Psi_i of ``model`` at one input ``x`` of shape (d_in,) (Li eqs. 10-11).
+
+    Returns shape (n_paths,) for d_out = 1 and (d_out, n_paths) otherwise, n_paths = d_in n_1 ... n_{L-1},
+    paths in lexicographic order of (i_0, ..., i_{L-1}). Summing over the last dimension gives model(x).
+    Built layer by layer as outer products; raises ValueError beyond ``max_paths`` circuits in all
+    (use ``sample_circuits`` for larger networks).
+    """
+    x, factors = _gated_layers(model, x)
+    return _circuit_values(x, [weight * gate for weight, gate in factors], max_paths)
+
+
+def first_order_circuits(
+    model: nn.Sequential, x: torch.Tensor, layer: int, i: int, j: int, max_paths: int = MAX_PATHS
+) -> torch.Tensor:
+    """First-order perturbations of basis circuits by w^layer_{ij} (Li eq. 16, Fig. 2 Omega^{l-bar \\ {l}}).
+
+    The circuits through the weight w^layer_{ij} = ``linear_layer.weight[j, i]`` with that weight
+    differentiated out, i.e. the product of all their other factors (input, weights, gates). Shape and
+    order as in ``enumerate_circuits``, over the free indices (i_0, ..., i_{L-1} without i_{l-1}, i_l);
+    for d_out > 1 and layer = L, the rows of the other outputs are zero. Their sum over the last
+    dimension is dT/dw^layer_{ij}, the gradient with gates held fixed (autograd's, away from kinks).
+    """
+    return _perturbed_circuits(model, x, [(layer, i, j)], max_paths)
+
+
+def second_order_circuits(
+    model: nn.Sequential, x: torch.Tensor, weight_a: Weight, weight_b: Weight, max_paths: int = MAX_PATHS
+) -> torch.Tensor:
+    """Second-order perturbations of basis circuits by two weights (Li eqs. 18-19, Omega^{l-bar \\ {l,l'}}).
+
+    ``weight_a`` and ``weight_b`` are (layer, i, j) triples. The circuits through both weights with both
+    differentiated out; their sum over the last dimension is the Hessian entry d^2 T / dw_a dw_b.
+    Weights in the same layer share no path, so the result is empty (the Hessian entry is exactly 0),
+    as it is for weights in adjacent layers that do not meet at a common neuron.
+    """
+    return _perturbed_circuits(model, x, [weight_a, weight_b], max_paths)
+
+
+def assemblies(model: nn.Sequential, x: torch.Tensor, layer: int, max_paths: int = MAX_PATHS) -> torch.Tensor:
+    """Neuron assemblies of layer ``layer``: per neuron, the sum of the basis circuits ending at it.
+
+    Li Fig. 2: all basis circuits Psi^{1..l} ending at the same gate add up to the energy of that
+    neuron's maximum-entropy law (eqs. 6, 8), which is its pre-activation. Shape (n_layer,).
+    """
+    linears = _linear_layers(model)
+    _check_index("layer", layer, 1, len(linears))
+    circuits = enumerate_circuits(model[: 2 * layer - 1], x, max_paths)
+    return circuits.reshape(linears[layer - 1].out_features, -1).sum(-1)
+
+
+def sample_circuits(
+    model: nn.Sequential,
+    x: torch.Tensor,
+    n: int,
+    generator: torch.Generator | int,
+    output: int | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Sample ``n`` basis circuits uniformly, without enumerating them, and estimate the output.
+
+    Each index i_0, ..., i_{L-1} is drawn uniformly and independently (on ``generator``'s device, or
+    from a CPU generator seeded with it if an int), ending at output ``output`` (may be omitted when
+    d_out = 1). Returns the circuit values, shape (n,), and the unbiased estimate of T_output(x),
+    n_paths * mean(values), as a float64 scalar, n_paths = d_in n_1 ... n_{L-1} (works for 10^20 paths
+    and more).
+    """
+    if isinstance(generator, int):
+        generator = torch.Generator().manual_seed(generator)
+    if n < 1:
+        raise ValueError(f"n must be a positive number of circuits to sample; got {n}")
+    x, factors = _gated_layers(model, x)
+    d_out = factors[-1][0].shape[1]
+    if output is None and d_out > 1:
+        raise ValueError(f"the model has {d_out} outputs: choose one with output=0..{d_out - 1}")
+    output = 0 if output is None else output
+    _check_index("output", output, 0, d_out - 1)
+    path = [
+        torch.randint(weight.shape[0], (n,), generator=generator, device=generator.device).to(x.device)
+        for weight, _ in factors
+    ] + [torch.full((n,), output, device=x.device)]
+    values = x[path[0]]
+    for (weight, gate), index, following in zip(factors, path[:-1], path[1:]):
+        values = values * weight[index, following] * gate[following]
+    n_paths = count_circuits([weight.shape[0] for weight, _ in factors])
+    return values, values.to(torch.float64).mean() * float(n_paths)
+
+
+def circuit_risk(
+    model: nn.Sequential,
+    X: torch.Tensor,
+    Y: torch.Tensor,
+    max_paths: int = MAX_PATHS,
+    progress: bool = True,
+) -> torch.Tensor:
+    """Hinge risk in circuit form (Li eq. 12): mean over examples of max(0, 1 - y sum_i Psi_i(x)).
+
+    ``X`` has shape (m, d_in), ``Y`` shape (m,) (labels +-1 for binary classification); one output.
+    Each T(x) is the sum of its enumerated basis circuits, so this equals the hinge loss of the outputs.
+    """
+    if X.ndim != 2 or Y.shape != (X.shape[0],):
+        raise ValueError(
+            f"X must have shape (m, d_in) and Y shape (m,); got {tuple(X.shape)} and {tuple(Y.shape)}"
+        )
+    if layer_widths(model)[-1] != 1:
+        raise ValueError("the hinge risk of eq. 12 needs a model with a single output neuron")
+    examples = tqdm(X, desc="circuit risk", disable=not progress)
+    outputs = torch.stack([enumerate_circuits(model, x, max_paths).sum() for x in examples])
+    return torch.clamp(1 - Y.to(outputs) * outputs, min=0).mean()
+
+
+def unroll_conv(
+    model: nn.Sequential,
+    input_shape: Sequence[int],
+    dtype: torch.dtype = torch.float64,
+    device: str | torch.device = "auto",
+) -> nn.Sequential:
+    """The bias-free ReLU MLP equal to a tiny bias-free CNN (Li §II.7: a CNN is a sparse, weight-shared MLP).
+
+    ``model`` is an nn.Sequential of Conv2d(bias=False), ReLU, Flatten and Linear(bias=False) acting on
+    images of shape ``input_shape`` = (C, H, W) (no batch dimension). Each convolution (any padding,
+    stride, dilation, groups) becomes the dense matrix obtained by applying it to the C*H*W basis
+    images; Flatten becomes the identity (row-major C, H, W order), so the result takes flattened
+    images and ``enumerate_circuits`` on it gives the CNN's circuits; their sum is the CNN output.
+
+    MaxPool is not supported: which input a pooling window passes on depends on the input (an argmax,
+    a gate too, but one that selects among units rather than a ReLU gate on one unit's own
+    pre-activation), so no fixed Linear/ReLU network reproduces it; it raises ValueError.
+    """
+    device = resolve_device(device)
+    shape = tuple(int(s) for s in input_shape)
+    if len(shape) != 3:
+        raise ValueError(f"input_shape must be (channels, height, width); got {shape}")
+    layers: list[nn.Module] = []
+    for module in model:
+        if isinstance(module, nn.Conv2d) and module.bias is None and len(shape) == 3:
+            dense, shape = _conv_matrix(module, shape, dtype, device)
+            layers.append(_linear(dense))
+        elif isinstance(module, nn.Linear) and module.bias is None and shape == (module.in_features,):
+            layers.append(_linear(module.weight.detach().to(dtype=dtype, device=device, copy=True)))
+            shape = (module.out_features,)
+        elif isinstance(module, nn.Flatten) and (module.start_dim, module.end_dim) == (1, -1):
+            shape = (math.prod(shape),)
+        elif isinstance(module, nn.ReLU):
+            layers.append(nn.ReLU())
+        else:
+            raise ValueError(
+                f"unroll_conv supports Conv2d(bias=False) on (C, H, W) maps, then Flatten(), then "
+                f"Linear(bias=False) with matching in_features, and ReLU; got {module} on shape {shape}"
+                " (MaxPool is not supported: its selection depends on the input, see the docstring)"
+            )
+    if len(shape) != 1:
+        raise ValueError(f"the CNN must end with a vector (add nn.Flatten()); its output has shape {shape}")
+    unrolled = nn.Sequential(*layers)
+    _linear_layers(unrolled)
+    return unrolled
+
+
+def _conv_matrix(
+    conv: nn.Conv2d, shape: tuple[int, ...], dtype: torch.dtype, device: torch.device
+) -> tuple[torch.Tensor, tuple[int, ...]]:
+    """Dense (out, in) matrix of a bias-free convolution on (C, H, W) maps, and its output shape."""
+    if conv.in_channels != shape[0]:
+        raise ValueError(f"{conv} expects {conv.in_channels} input channels; the maps have shape {shape}")
+    size = math.prod(shape)
+    basis = torch.eye(size, dtype=dtype, device=device).reshape(size, *shape)
+    with torch.no_grad():
+        images = copy.deepcopy(conv).to(dtype=dtype, device=device)(basis)
+    return images.reshape(size, -1).T.contiguous(), tuple(images.shape[1:])
+
+
+def _linear(weight: torch.Tensor) -> nn.Linear:
+    """A bias-free nn.Linear holding ``weight`` (out, in), without drawing random numbers."""
+    layer = nn.Linear(weight.shape[1], weight.shape[0], bias=False, device="meta")
+    layer.weight = nn.Parameter(weight)
+    return layer
+
+
+def _linear_layers(model: nn.Module) -> list[nn.Linear]:
+    """The Linear layers of ``model`` after checking it is Linear, ReLU, Linear, ..., Linear, bias-free."""
+    expected = "nn.Sequential(Linear(bias=False), ReLU(), ..., ReLU(), Linear(bias=False))"
+    if not isinstance(model, nn.Sequential) or len(model) % 2 == 0:
+        raise ValueError(f"basis circuits need a bias-free ReLU MLP {expected}; got {model}")
+    for position, module in enumerate(model):
+        kind = nn.Linear if position % 2 == 0 else nn.ReLU
+        if not isinstance(module, kind) or getattr(module, "bias", None) is not None:
+            raise ValueError(
+                f"basis circuits need a bias-free ReLU MLP {expected}; module {position} is {module}"
+                " (for a bias-free CNN, call unroll_conv first)"
+            )
+    return list(model[::2])
+
+
+def _gated_layers(
+    model: nn.Sequential, x: torch.Tensor
+) -> tuple[torch.Tensor, list[tuple[torch.Tensor, torch.Tensor]]]:
+    """The input and, per layer l, (W^l, h^l): paper-oriented weights (n_{l-1}, n_l) and ReLU gates (eq. 7).
+
+    W^l = ``linear_l.weight.T``; h^l_k = 1 where the pre-activation is > 0 (h^L = 1: no output gate).
+    """
+    linears = _linear_layers(model)
+    weight = linears[0].weight
+    x = torch.as_tensor(x, dtype=weight.dtype, device=weight.device)
+    if x.shape != (linears[0].in_features,):
+        raise ValueError(f"x must be one input of shape ({linears[0].in_features},); got {tuple(x.shape)}")
+    factors = []
+    activation = x
+    with torch.no_grad():
+        for layer in linears:
+            preactivation = layer(activation)
+            last = layer is linears[-1]
+            gate = torch.ones_like(preactivation) if last else (preactivation > 0).to(x.dtype)
+            factors.append((layer.weight.detach().T, gate))
+            activation = preactivation * gate
+    return x, factors
+
+
+def _perturbed_circuits(
+    model: nn.Sequential, x: torch.Tensor, weights: list[Weight], max_paths: int
+) -> torch.Tensor:
+    """Circuits through all ``weights`` with those weights differentiated out.
+
+    Each differentiated layer's gated matrix W^l diag(h^l) becomes its derivative, E_{ij} h^l_j, and the
+    neighbouring axes i_{l-1}, i_l are pinned to i and j (kept as size-1 axes, which the final reshape
+    drops; the output axis stays whole). Pins that disagree, or two weights in one layer (no path uses
+    two weights of a layer), leave an empty axis, hence no circuits.
+    """
+    x, factors = _gated_layers(model, x)
+    widths = [x.shape[0]] + [weight.shape[1] for weight, _ in factors]
+    matrices = [weight * gate for weight, gate in factors]
+    pins: list[list[int] | None] = [None] * len(widths)
+    for number, (layer, i, j) in enumerate(weights):
+        _check_index("layer", layer, 1, len(factors))
+        _check_index("i", i, 0, widths[layer - 1] - 1)
+        _check_index("j", j, 0, widths[layer] - 1)
+        derivative = torch.zeros_like(matrices[layer - 1])
+        derivative[i, j] = factors[layer - 1][1][j]
+        matrices[layer - 1] = derivative
+        for axis, index in [(layer - 1, i)] + ([(layer, j)] if layer < len(factors) else []):
+            pins[axis] = [index] if pins[axis] in (None, [index]) else []
+        if layer in [other for other, _, _ in weights[:number]]:
+            pins[layer - 1] = []
+    keep = [range(width) if pin is None else pin for width, pin in zip(widths, pins)]
+    keep = [torch.tensor(list(kept), dtype=torch.long, device=x.device) for kept in keep]
+    matrices = [m[keep[l]][:, keep[l + 1]] for l, m in enumerate(matrices)]
+    return _circuit_values(x[keep[0]], matrices, max_paths)
+
+
+def _circuit_values(x: torch.Tensor, matrices: list[torch.Tensor], max_paths: int) -> torch.Tensor:
+    """Products x_{i_0} M^1_{i_0 i_1} ... M^L_{i_{L-1} i_L} over all paths, as (d_out, paths) or (paths,)."""
+    n_paths = count_circuits([x.shape[0]] + [m.shape[1] for m in matrices])
+    if n_paths > max_paths:
+        raise ValueError(
+            f"{n_paths} circuits exceed max_paths={max_paths}: use sample_circuits for a network this large"
+            " (or raise max_paths if memory allows)"
+        )
+    values = x
+    for matrix in matrices:
+        values = values.unsqueeze(-1) * matrix
+    d_out = values.shape[-1]
+    values = values.movedim(-1, 0).reshape(d_out, n_paths // d_out)
+    return values[0] if d_out == 1 else values
+
+
+def _check_index(name: str, value: int, low: int, high: int) -> None:
+    """Raise ValueError unless low <= value <= high."""
+    if not low <= value <= high:
+        raise ValueError(f"{name} must be in {low}..{high}; got {value}")
