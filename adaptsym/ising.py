@@ -1,0 +1,394 @@
+"""Inverse Ising model of a weight ensemble (Zou & Huang, Sec. III and Appendices B, C, E).
+
+Spins ``s`` take values in {-1, +1}^N and follow the Boltzmann distribution of eq. (4),
+``P(s) = exp(-E(s)) / Z`` with the energy
+
+    E(s) = -1/2 sum_{i != j} J_ij s_i s_j - sum_i h_i s_i,
+
+``J`` symmetric with zero diagonal (so each pair enters once, with coupling ``J_ij``).
+The module holds the forward problem (exact enumeration for small N, belief propagation,
+Metropolis Monte Carlo) and the inverse problem (Boltzmann learning with BP moments, eq. 5;
+pseudolikelihood maximisation, Appendix E). Everything is numpy float64.
+"""
+
+import warnings
+from dataclasses import dataclass
+from itertools import chain, combinations
+
+import numpy as np
+from scipy.optimize import minimize
+from scipy.special import expit, logsumexp
+
+from adaptsym.progress import progress_bar
+
+MAX_EXACT_N = 20
+_ENUM_CHUNK = 2**15
+_EDGE = 1.0 - 1e-12
+_TRIPLET_CHUNK = 2**24
+
+
+def _check_model(J, h) -> tuple[np.ndarray, np.ndarray]:
+    """Return ``(J, h)`` as float64 after checking shapes, symmetry and the zero diagonal."""
+    J = np.asarray(J, dtype=np.float64)
+    h = np.asarray(h, dtype=np.float64)
+    if J.ndim != 2 or J.shape[0] != J.shape[1]:
+        raise ValueError(f"J must be a square (N, N) matrix, got shape {J.shape}")
+    if h.shape != (J.shape[0],):
+        raise ValueError(f"h must have shape ({J.shape[0]},) to match J, got {h.shape}")
+    if not (np.all(np.isfinite(J)) and np.all(np.isfinite(h))):
+        raise ValueError("J and h must be finite")
+    if np.any(np.diag(J) != 0):
+        raise ValueError("J must have a zero diagonal (no self-couplings)")
+    if not np.allclose(J, J.T, rtol=0.0, atol=1e-10 * max(1.0, np.abs(J).max(initial=0.0))):
+        raise ValueError("J must be symmetric (J_ij = J_ji)")
+    return J, h
+
+
+def _check_spins(s, n_spins: int) -> np.ndarray:
+    """Return spin configurations as an (n, N) array, n >= 1; values must be -1 or +1."""
+    s = np.asarray(s)
+    s = s[None, :] if s.ndim == 1 else s
+    if s.ndim != 2 or s.shape[1] != n_spins or s.shape[0] == 0:
+        raise ValueError(f"spin configurations must have shape (n >= 1, {n_spins}), got {s.shape}")
+    if not np.all(np.abs(s) == 1):
+        raise ValueError("spins must take values in {-1, +1}")
+    return s
+
+
+def energy(s, J, h) -> np.ndarray:
+    """Ising energy E(s) of eq. (4) for one configuration (N,) or a batch (n, N)."""
+    J, h = _check_model(J, h)
+    batch = _check_spins(s, h.size).astype(np.float64)
+    e = -0.5 * np.sum((batch @ J) * batch, axis=1) - batch @ h
+    return e if np.ndim(s) == 2 else e[0]
+
+
+def energy_density(s, J, h) -> np.ndarray:
+    """Energy per spin E(s)/N, the abscissa of Zou & Huang Fig. 3(c)."""
+    return energy(s, J, h) / len(np.asarray(h))
+
+
+def _index_to_spins(index: np.ndarray, n_spins: int) -> np.ndarray:
+    """Spin configurations of state indices: bit i of the index set means s_i = +1."""
+    bits = (index[:, None] >> np.arange(n_spins)) & 1
+    return (2 * bits - 1).astype(np.float64)
+
+
+def _enumerate(J: np.ndarray, h: np.ndarray):
+    """Yield ``(states, -E(states))`` over all 2^N configurations in chunks."""
+    n_spins = h.size
+    if n_spins > MAX_EXACT_N:
+        raise ValueError(
+            f"exact enumeration needs N <= {MAX_EXACT_N} spins, got N={n_spins}; "
+            "use bp_moments or metropolis_samples for larger models"
+        )
+    for start in range(0, 2**n_spins, _ENUM_CHUNK):
+        states = _index_to_spins(np.arange(start, min(start + _ENUM_CHUNK, 2**n_spins)), n_spins)
+        yield states, 0.5 * np.sum((states @ J) * states, axis=1) + states @ h
+
+
+def exact_log_partition(J, h) -> float:
+    """log Z of eq. (4) by enumerating all 2^N states (N <= 20), chunked log-sum-exp."""
+    J, h = _check_model(J, h)
+    return float(logsumexp([logsumexp(log_w) for _, log_w in _enumerate(J, h)]))
+
+
+def exact_moments(J, h) -> tuple[np.ndarray, np.ndarray]:
+    """Exact ``(m, C)``: m_i = <s_i>, C_ij = <s_i s_j> (C_ii = 1), enumerating 2^N states (N <= 20)."""
+    J, h = _check_model(J, h)
+    log_z = exact_log_partition(J, h)
+    m = np.zeros(h.size)
+    C = np.zeros((h.size, h.size))
+    for states, log_w in _enumerate(J, h):
+        p = np.exp(log_w - log_z)
+        m += p @ states
+        C += (states * p[:, None]).T @ states
+    return m, C
+
+
+def sample_exact(J, h, n: int, seed: int) -> np.ndarray:
+    """Draw ``n`` independent configurations exactly from eq. (4) by enumeration (N <= 20).
+
+    Returns an int8 array of shape (n, N) with entries -1/+1.
+    """
+    J, h = _check_model(J, h)
+    if n < 1:
+        raise ValueError(f"n must be a positive number of samples, got {n}")
+    log_w = np.concatenate([lw for _, lw in _enumerate(J, h)])
+    p = np.exp(log_w - logsumexp(log_w))
+    index = np.random.default_rng(seed).choice(p.size, size=n, p=p / p.sum())
+    return _index_to_spins(index, h.size).astype(np.int8)
+
+
+def _logcosh(x: np.ndarray) -> np.ndarray:
+    """log cosh x without overflow (up to the constant log 2, which cancels where it is used)."""
+    return np.logaddexp(x, -x)
+
+
+def _bp_update(J: np.ndarray, h: np.ndarray, H: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """One parallel BP sweep (Zou & Huang eq. 15, pairwise form) in cavity-field variables.
+
+    ``H[i, j]`` is the cavity field of spin i without spin j, m_{i->j} = tanh H[i, j]. The
+    message from k to i is u_{k->i} = atanh(tanh J_ki tanh H_ki), written as
+    [log cosh(J + H) - log cosh(J - H)] / 2 so that saturated fields stay finite. Returns the
+    full local fields F_i = h_i + sum_k u_{k->i} and the new cavity fields F_i - u_{j->i}.
+    """
+    u = 0.5 * (_logcosh(J + H) - _logcosh(J - H))
+    fields = h + u.sum(axis=0)
+    return fields, fields[:, None] - u.T
+
+
+def bp_moments(J, h, max_iter: int = 1000, tol: float = 1e-10, damping: float = 0.0,
+               messages=None, return_messages: bool = False):
+    """Magnetisations and pair moments by belief propagation (Zou & Huang Appendix C, eqs. 15-16).
+
+    Cavity magnetisations m_{i->j} = tanh(h_i + sum_{k != j} atanh(tanh J_ki m_{k->i})) are
+    iterated in parallel on the dense model (N x N matrix operations) until the largest change
+    of any m_{i->j} is below ``tol``. Then m_i = tanh(h_i + sum_k atanh(tanh J_ki m_{k->i})) and,
+    for i != j, C_ij = <s_i s_j> = (tanh J_ij + m_{i->j} m_{j->i}) / (1 + tanh J_ij m_{i->j} m_{j->i})
+    (eq. 16b; the full, not connected, pair moment; C_ii = 1). On a tree these are exact for
+    m and for C on the edges; for pairs with J_ij = 0 the formula gives m_{i->j} m_{j->i} only.
+
+    ``damping`` in [0, 1) keeps that fraction of the old cavity fields at each sweep.
+    ``messages`` warm-starts from the (N, N) cavity fields H[i, j] = atanh m_{i->j} returned by
+    an earlier call (default: the independent-spin start H[i, j] = h_i).
+
+    Returns ``(m, C, converged)``, plus the cavity fields when ``return_messages``. When the
+    iteration does not converge within ``max_iter`` sweeps, ``converged`` is False and the
+    moments of the last sweep are returned (finite, but not a BP fixed point).
+    """
+    J, h = _check_model(J, h)
+    if not 0.0 <= damping < 1.0:
+        raise ValueError(f"damping must lie in [0, 1), got {damping}")
+    if max_iter < 1:
+        raise ValueError(f"max_iter must be >= 1, got {max_iter}")
+    if messages is None:
+        H = np.repeat(h[:, None], h.size, axis=1)
+    else:
+        H = np.array(messages, dtype=np.float64)
+        if H.shape != J.shape:
+            raise ValueError(f"messages must have shape {J.shape} (cavity fields), got {H.shape}")
+    converged = False
+    for _ in range(max_iter):
+        fields, H_new = _bp_update(J, h, H)
+        change = np.max(np.abs(np.tanh(H_new) - np.tanh(H)))
+        H = damping * H + (1.0 - damping) * H_new
+        if change < tol:
+            converged = True
+            break
+    fields, _ = _bp_update(J, h, H)
+    m = np.tanh(fields)
+    cavity = np.tanh(H)
+    t = np.tanh(J)
+    pair = cavity * cavity.T
+    C = (t + pair) / (1.0 + t * pair)
+    np.fill_diagonal(C, 1.0)
+    return (m, C, converged, H) if return_messages else (m, C, converged)
+
+
+def moment_rmse(m_data, C_data, m_model, C_model) -> float:
+    """Fitting error of Zou & Huang Sec. III: sqrt(mean_i dm_i^2 + mean_{i != j} dC_ij^2).
+
+    The two mean squared errors (magnetisations; off-diagonal pair moments) are added before the
+    square root, as in the authors' code.
+    """
+    dm = np.asarray(m_data) - np.asarray(m_model)
+    dC = np.asarray(C_data) - np.asarray(C_model)
+    off = ~np.eye(dm.size, dtype=bool)
+    return float(np.sqrt(np.mean(dm**2) + np.mean(dC[off] ** 2)))
+
+
+@dataclass
+class BoltzmannFit:
+    """Result of :func:`fit_boltzmann`.
+
+    ``rmse_history[t]`` is :func:`moment_rmse` after t updates (the last entry belongs to the
+    returned ``J, h``); ``converged`` says it fell below ``tol``; ``bp_converged`` says every BP
+    call along the way reached its fixed point.
+    """
+
+    J: np.ndarray
+    h: np.ndarray
+    rmse_history: np.ndarray
+    converged: bool
+    bp_converged: bool
+
+
+def _check_moments(m_data, C_data) -> tuple[np.ndarray, np.ndarray]:
+    """Return data moments as float64 after checking shapes, range and symmetry."""
+    m_data = np.asarray(m_data, dtype=np.float64)
+    C_data = np.asarray(C_data, dtype=np.float64)
+    if m_data.ndim != 1 or C_data.shape != (m_data.size, m_data.size):
+        raise ValueError(
+            f"m_data must have shape (N,) and C_data shape (N, N); got {m_data.shape} and {C_data.shape}"
+        )
+    if np.any(np.abs(m_data) > 1) or np.any(np.abs(C_data) > 1 + 1e-12):
+        raise ValueError("moments of +-1 spins must lie in [-1, 1]")
+    if not np.allclose(C_data, C_data.T, rtol=0.0, atol=1e-10):
+        raise ValueError("C_data must be symmetric")
+    return m_data, 0.5 * (C_data + C_data.T)
+
+
+def _check_learning_finite(step: int, lr: float, *values) -> None:
+    """Raise FloatingPointError when Boltzmann learning has produced non-finite numbers."""
+    if not all(np.all(np.isfinite(v)) for v in values):
+        raise FloatingPointError(
+            f"Boltzmann learning diverged after {step} steps; lower lr (got {lr}) or momentum")
+
+
+def fit_boltzmann(m_data, C_data, lr: float = 0.2, max_steps: int = 2000, tol: float = 1e-6,
+                  l2: float = 0.0, momentum: float = 0.0, bp_max_iter: int = 1000,
+                  bp_tol: float = 1e-10, damping: float = 0.0, progress: bool = True) -> BoltzmannFit:
+    """Boltzmann learning of (J, h) with BP model moments (Zou & Huang eq. 5, Appendix C).
+
+    Starts from independent spins, h = atanh(m_data), J = 0, and ascends the log-likelihood:
+    h += lr (m_data - m_model), J += lr (C_data - C_model - l2 J) off the diagonal, with
+    (m_model, C_model) from :func:`bp_moments` warm-started from the previous step's messages.
+    ``momentum`` > 0 replaces the gradient by a heavy-ball running sum v <- momentum v + gradient
+    (0 is eq. 5 exactly); it speeds up learning when the moments are strongly correlated.
+    The step is stable for lr < 2 / lambda_max, lambda_max the largest eigenvalue of the covariance
+    of (s_i, s_i s_j), which grows with N and with the magnetisations: a stalled or rising
+    ``rmse_history`` means lr is too large.
+    Stops when :func:`moment_rmse` < ``tol`` or after ``max_steps`` updates. ``C_data`` holds the
+    pair moments <s_i s_j> (its diagonal is ignored). Data magnetisations of exactly +-1 are
+    clipped slightly inside (-1, 1) for the starting field.
+    """
+    m_data, C_data = _check_moments(m_data, C_data)
+    off = 1.0 - np.eye(m_data.size)
+    h = np.arctanh(np.clip(m_data, -_EDGE, _EDGE))
+    J = np.zeros((m_data.size, m_data.size))
+    velocity_h, velocity_J = np.zeros_like(h), np.zeros_like(J)
+    messages, history, bp_ok, converged = None, [], True, False
+    bar = progress_bar(total=max_steps, desc="Boltzmann learning", disable=not progress)
+    for step in range(max_steps + 1):
+        _check_learning_finite(step, lr, h, J)
+        m_model, C_model, bp_converged, messages = bp_moments(
+            J, h, max_iter=bp_max_iter, tol=bp_tol, damping=damping, messages=messages,
+            return_messages=True)
+        bp_ok = bp_ok and bool(bp_converged)
+        history.append(moment_rmse(m_data, C_data, m_model, C_model))
+        _check_learning_finite(step, lr, history[-1])
+        bar.set_postfix(rmse=f"{history[-1]:.2e}")
+        converged = history[-1] < tol
+        if converged or step == max_steps:
+            break
+        velocity_h = momentum * velocity_h + (m_data - m_model)
+        velocity_J = momentum * velocity_J + (C_data - C_model - l2 * J) * off
+        h = h + lr * velocity_h
+        J = J + lr * velocity_J
+        bar.update()
+    bar.close()
+    return BoltzmannFit(J, h, np.array(history), converged, bp_ok)
+
+
+def _pseudolikelihood_objective(x, samples, l1, l2, batch_size):
+    """Regularised negative log pseudolikelihood per sample and its gradient (Appendix E, eq. 21).
+
+    ``x = [h, W+, W-]`` with couplings W = W+ - W- (W+, W- >= 0), W[i, j] the coupling of spin i
+    to spin j in the conditional P(s_i | rest) = 1 / (1 + exp(-2 s_i (h_i + sum_j W_ij s_j)))
+    (eq. 22). The value is (1/n) sum_samples sum_i log(1 + exp(-2 s_i F_i)) + l1 sum|W| + l2/2 sum W^2.
+    """
+    n, n_spins = samples.shape
+    h, W_pos, W_neg = x[:n_spins], *x[n_spins:].reshape(2, n_spins, n_spins)
+    W = W_pos - W_neg
+    value, grad_h, grad_W = 0.0, np.zeros(n_spins), np.zeros((n_spins, n_spins))
+    for start in range(0, n, batch_size):
+        s = samples[start:start + batch_size].astype(np.float64)
+        z = -2.0 * s * (h + s @ W.T)
+        value += np.logaddexp(0.0, z).sum()
+        G = -2.0 * s * expit(z)
+        grad_h += G.sum(axis=0)
+        grad_W += G.T @ s
+    value = value / n + l1 * (W_pos.sum() + W_neg.sum()) + 0.5 * l2 * np.sum(W**2)
+    grad_W = grad_W / n + l2 * W
+    return value, np.concatenate([grad_h / n, (grad_W + l1).ravel(), (l1 - grad_W).ravel()])
+
+
+def fit_pseudolikelihood(samples, l1: float = 0.0, l2: float = 1e-5, max_iter: int = 1000,
+                         tol: float = 1e-10, batch_size: int = 65536,
+                         progress: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """Ising model ``(J, h)`` by pseudolikelihood maximisation (Zou & Huang Appendix E).
+
+    Maximises all N conditional log-likelihoods at once (eqs. 21-22) over asymmetric couplings
+    W (zero diagonal) and fields h with scipy's L-BFGS-B and the analytic gradient, then
+    symmetrises J = (W + W^T) / 2 as in Appendix E. ``l1`` > 0 gives the sparse model of
+    Appendix E: W is split into non-negative parts so the L1 term is smooth and couplings can be
+    exactly zero. ``l2`` is a small ridge penalty (l2/2) sum W^2 on the couplings (not the fields).
+    ``samples`` is an (n, N) array of -1/+1 configurations; it is processed in ``batch_size`` rows.
+    """
+    samples = _check_spins(samples, np.shape(samples)[-1]).astype(np.int8, copy=False)
+    if l1 < 0 or l2 < 0:
+        raise ValueError(f"penalties must be non-negative, got l1={l1}, l2={l2}")
+    n_spins = samples.shape[1]
+    zero_diagonal = np.eye(n_spins, dtype=bool).ravel()
+    bounds = [(None, None)] * n_spins + [(0.0, 0.0) if d else (0.0, None) for d in zero_diagonal] * 2
+    h0 = np.arctanh(np.clip(samples.mean(axis=0), -0.99, 0.99))
+    x0 = np.concatenate([h0, np.zeros(2 * n_spins**2)])
+    bar = progress_bar(total=max_iter, desc="pseudolikelihood", disable=not progress)
+    result = minimize(_pseudolikelihood_objective, x0, args=(samples, l1, l2, batch_size), jac=True,
+                      method="L-BFGS-B", bounds=bounds, callback=lambda *_: bar.update(),
+                      options={"maxiter": max_iter, "ftol": tol, "gtol": tol})
+    bar.close()
+    if not result.success:
+        warnings.warn(f"pseudolikelihood optimisation did not converge: {result.message}", RuntimeWarning)
+    h, W_pos, W_neg = result.x[:n_spins], *result.x[n_spins:].reshape(2, n_spins, n_spins)
+    W = W_pos - W_neg
+    return 0.5 * (W + W.T), h
+
+
+def metropolis_samples(J, h, n_samples: int, n_chains: int = 100, burn_in: int = 1000,
+                       thin: int = 10, seed: int = 0, progress: bool = True) -> np.ndarray:
+    """Metropolis Monte Carlo samples of eq. (4), vectorised over independent chains (Appendix B).
+
+    Each chain starts from a uniformly random configuration; a sweep visits spins 0..N-1 in
+    order and flips s_i with probability min(1, exp(-2 s_i F_i)), F_i = h_i + sum_j J_ij s_j.
+    After ``burn_in`` sweeps every chain is recorded once every ``thin`` sweeps until
+    ``n_samples`` configurations are collected. Returns an int8 (n_samples, N) array whose row r
+    is record r // n_chains of chain r % n_chains.
+    """
+    J, h = _check_model(J, h)
+    if min(n_samples, n_chains, thin) < 1 or burn_in < 0:
+        raise ValueError("need n_samples, n_chains, thin >= 1 and burn_in >= 0, got "
+                         f"{n_samples}, {n_chains}, {thin}, {burn_in}")
+    rng = np.random.default_rng(seed)
+    n_records = -(-n_samples // n_chains)
+    s = rng.choice([-1.0, 1.0], size=(n_chains, h.size))
+    records = np.empty((n_records, n_chains, h.size), dtype=np.int8)
+    n_sweeps = burn_in + thin * n_records
+    sweeps = progress_bar(range(1, n_sweeps + 1), desc="Metropolis sweeps", disable=not progress)
+    for sweep in sweeps:
+        fields = s @ J + h
+        log_u = np.log(rng.random((h.size, n_chains)))
+        for i in range(h.size):
+            flip = np.flatnonzero(log_u[i] < -2.0 * s[:, i] * fields[:, i])
+            s[flip, i] *= -1.0
+            fields[flip] += 2.0 * s[flip, i, None] * J[i]
+        if sweep > burn_in and (sweep - burn_in) % thin == 0:
+            records[(sweep - burn_in) // thin - 1] = s
+    return records.reshape(-1, h.size)[:n_samples]
+
+
+def three_point_correlations(samples, triplets=None, connected: bool = False) -> np.ndarray:
+    """Three-weight correlations of Zou & Huang Appendix B / Fig. 12 from samples.
+
+    By default the raw moments <s_i s_j s_k>, which is what the authors' Fig. 12 code compares;
+    ``connected=True`` gives <(s_i - m_i)(s_j - m_j)(s_k - m_k)> with the sample means m.
+    ``triplets`` is an (T, 3) integer array; default all i < j < k in the order of
+    ``itertools.combinations(range(N), 3)``. Returns an array of length T.
+    """
+    n_spins = np.shape(samples)[-1]
+    x = _check_spins(samples, n_spins).astype(np.float64)
+    if connected:
+        x = x - x.mean(axis=0)
+    if triplets is None:
+        flat = chain.from_iterable(combinations(range(n_spins), 3))
+        triplets = np.fromiter(flat, dtype=np.int64).reshape(-1, 3)
+    triplets = np.asarray(triplets)
+    if triplets.ndim != 2 or triplets.shape[1] != 3 or not np.issubdtype(triplets.dtype, np.integer):
+        raise ValueError(f"triplets must be an integer array of shape (T, 3), got {triplets.shape}")
+    if triplets.size and (triplets.min() < 0 or triplets.max() >= n_spins):
+        raise ValueError(f"triplet indices must lie in [0, {n_spins})")
+    return np.concatenate([
+        np.einsum("ni,ni,ni->i", x[:, b[:, 0]], x[:, b[:, 1]], x[:, b[:, 2]]) / x.shape[0]
+        for b in np.array_split(triplets, max(1, -(-len(triplets) * x.shape[0] // _TRIPLET_CHUNK)))
+    ])

@@ -1,0 +1,337 @@
+"""Tests for adaptsym.ising: every quantity is checked against exact enumeration written out here."""
+
+import itertools
+
+import numpy as np
+import pytest
+from scipy.optimize import approx_fprime
+
+from adaptsym import ising
+
+
+def random_dense(n, coupling_std, field_std, seed):
+    """Symmetric Gaussian couplings with zero diagonal and Gaussian fields."""
+    rng = np.random.default_rng(seed)
+    J = np.triu(rng.normal(0.0, coupling_std, (n, n)), 1)
+    return J + J.T, rng.normal(0.0, field_std, n)
+
+
+def random_tree(n, seed, magnitude=(0.2, 0.6)):
+    """Random tree (each spin i > 0 attached to an earlier one) with couplings of random sign."""
+    rng = np.random.default_rng(seed)
+    J = np.zeros((n, n))
+    for i in range(1, n):
+        parent = rng.integers(i)
+        J[i, parent] = J[parent, i] = rng.choice([-1, 1]) * rng.uniform(*magnitude)
+    return J, rng.normal(0.0, 0.5, n)
+
+
+def all_states(n):
+    return np.array(list(itertools.product([-1, 1], repeat=n)), dtype=float)
+
+
+def boltzmann_weights(J, h):
+    """Exact probabilities of all states, energy written as an explicit sum over pairs i < j."""
+    states = all_states(len(h))
+    pairs = list(itertools.combinations(range(len(h)), 2))
+    energies = np.array([-sum(J[i, j] * s[i] * s[j] for i, j in pairs) - s @ h for s in states])
+    p = np.exp(-energies)
+    return states, p / p.sum()
+
+
+def test_energy_is_pair_sum_and_density_divides_by_n():
+    J, h = random_dense(5, 0.7, 0.5, seed=0)
+    states = all_states(5)
+    explicit = [-sum(J[i, j] * s[i] * s[j] for i, j in itertools.combinations(range(5), 2)) - s @ h
+                for s in states]
+    np.testing.assert_allclose(ising.energy(states, J, h), explicit, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(ising.energy_density(states, J, h), np.array(explicit) / 5, atol=1e-12)
+    assert np.ndim(ising.energy(states[3], J, h)) == 0
+
+
+def test_exact_moments_n3_by_hand():
+    J = np.array([[0.0, 0.4, -0.7], [0.4, 0.0, 0.25], [-0.7, 0.25, 0.0]])
+    h = np.array([0.3, -0.2, 0.1])
+    weights, m, C = {}, np.zeros(3), np.zeros((3, 3))
+    for s in itertools.product([-1, 1], repeat=3):
+        weights[s] = np.exp(0.4 * s[0] * s[1] - 0.7 * s[0] * s[2] + 0.25 * s[1] * s[2]
+                            + 0.3 * s[0] - 0.2 * s[1] + 0.1 * s[2])
+    Z = sum(weights.values())
+    for s, w in weights.items():
+        m += np.array(s) * w / Z
+        C += np.outer(s, s) * w / Z
+    m_exact, C_exact = ising.exact_moments(J, h)
+    np.testing.assert_allclose(m_exact, m, atol=1e-14)
+    np.testing.assert_allclose(C_exact, C, atol=1e-14)
+    assert ising.exact_log_partition(J, h) == pytest.approx(np.log(Z), abs=1e-13)
+
+
+def test_exact_enumeration_in_chunks_matches_one_array():
+    """N = 16 spans two enumeration chunks; compare with a single 2^16-state computation."""
+    J, h = random_dense(16, 0.3, 0.5, seed=1)
+    states = all_states(16)
+    log_w = 0.5 * np.sum((states @ J) * states, axis=1) + states @ h
+    log_z = np.logaddexp.reduce(log_w)
+    p = np.exp(log_w - log_z)
+    m, C = ising.exact_moments(J, h)
+    assert ising.exact_log_partition(J, h) == pytest.approx(log_z, abs=1e-10)
+    np.testing.assert_allclose(m, p @ states, atol=1e-12)
+    np.testing.assert_allclose(C, (states * p[:, None]).T @ states, atol=1e-12)
+    np.testing.assert_allclose(np.diag(C), 1.0, atol=1e-12)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_bp_is_exact_on_trees(seed):
+    J, h = random_tree(8, seed, magnitude=(0.3, 1.2))
+    m, C = ising.exact_moments(J, h)
+    m_bp, C_bp, converged = ising.bp_moments(J, h, tol=1e-14)
+    assert converged
+    np.testing.assert_allclose(m_bp, m, atol=1e-10)
+    # eq. 16b is the exact pair moment on every edge; non-adjacent pairs have J_ij = 0 and get
+    # only m_{i->j} m_{j->i}, so only edges are compared.
+    edges = J != 0
+    np.testing.assert_allclose(C_bp[edges], C[edges], atol=1e-10)
+    np.testing.assert_allclose(np.diag(C_bp), 1.0)
+
+
+def test_bp_is_close_on_weakly_coupled_dense_models():
+    """N = 10, J_ij ~ N(0, sigma^2 / N), sigma = 0.1.
+
+    The Bethe pair formula misses the indirect correlations along paths i-k-j, of size
+    sum_k J_ik J_kj <= |J_i.| |J_.j| ~ sigma^2 by Cauchy-Schwarz; we allow 2 sigma^2. BP contains
+    the Onsager (TAP) reaction term, so magnetisation errors start with loops of length 3, of
+    order sigma^3; we allow 2 sigma^3. Halving sigma must shrink the pair error about fourfold.
+    """
+    sigma, n = 0.1, 10
+    pair_errors = []
+    for seed in range(5):
+        errors = []
+        for scale in (sigma, sigma / 2):
+            J, h = random_dense(n, scale / np.sqrt(n), 0.5, seed)
+            m, C = ising.exact_moments(J, h)
+            m_bp, C_bp, converged = ising.bp_moments(J, h)
+            assert converged
+            assert np.abs(m_bp - m).max() < 2 * scale**3
+            assert np.abs(C_bp - C).max() < 2 * scale**2
+            errors.append(np.abs(C_bp - C).max())
+        pair_errors.append(errors[0] / errors[1])
+    assert min(pair_errors) > 3.0
+
+
+def test_bp_reports_non_convergence():
+    J, h = random_tree(8, 0)
+    *_, converged = ising.bp_moments(J, h, max_iter=1)
+    assert not converged
+    # A strongly antiferromagnetic complete graph: parallel BP oscillates and never settles.
+    n = 10
+    J = -np.ones((n, n)) + np.eye(n)
+    h = np.random.default_rng(0).normal(0.0, 0.1, n)
+    m, C, converged = ising.bp_moments(J, h, max_iter=500)
+    assert not converged
+    assert np.all(np.isfinite(m)) and np.all(np.abs(C) <= 1.0)
+
+
+def test_bp_warm_start_and_damping_reach_the_same_fixed_point():
+    J, h = random_dense(10, 0.1, 0.5, seed=3)
+    m, C, converged, messages = ising.bp_moments(J, h, return_messages=True)
+    assert converged
+    m_warm, C_warm, warm_converged = ising.bp_moments(J, h, max_iter=1, messages=messages)
+    assert warm_converged
+    np.testing.assert_allclose(m_warm, m, atol=1e-10)
+    np.testing.assert_allclose(C_warm, C, atol=1e-10)
+    m_damped, C_damped, damped_converged = ising.bp_moments(J, h, damping=0.5, tol=1e-12)
+    assert damped_converged
+    np.testing.assert_allclose(m_damped, m, atol=1e-9)
+    np.testing.assert_allclose(C_damped, C, atol=1e-9)
+
+
+def test_fit_boltzmann_matches_exact_tree_moments():
+    """Eq. 5 is gradient ascent on the log-likelihood, whose curvature is the covariance of the
+    statistics (s_i, s_i s_j); below the stability limit, lr = 1 / (its largest eigenvalue,
+    computed here by enumeration), the moment error must shrink at every step."""
+    J, h = random_tree(8, seed=1, magnitude=(0.1, 0.4))
+    states, p = boltzmann_weights(J, h)
+    upper = np.triu_indices(8, 1)
+    statistics = np.column_stack([states, states[:, upper[0]] * states[:, upper[1]]])
+    mean = p @ statistics
+    curvature = (statistics * p[:, None]).T @ statistics - np.outer(mean, mean)
+    lr = 1.0 / np.linalg.eigvalsh(curvature)[-1]
+    m, C = ising.exact_moments(J, h)
+    fit = ising.fit_boltzmann(m, C, lr=lr, tol=1e-7, max_steps=3000, progress=False)
+    assert fit.converged and fit.bp_converged
+    assert fit.rmse_history[-1] < 1e-6
+    assert np.all(np.diff(fit.rmse_history) < 0)
+    m_fit, C_fit, _ = ising.bp_moments(fit.J, fit.h)
+    assert ising.moment_rmse(m, C, m_fit, C_fit) == pytest.approx(fit.rmse_history[-1], abs=1e-9)
+    np.testing.assert_allclose(fit.J, fit.J.T)
+    np.testing.assert_allclose(np.diag(fit.J), 0.0)
+
+
+def test_fit_boltzmann_inverts_bp_moments():
+    """Given the BP moments of a dense model, learning must return that model's (J, h)."""
+    J, h = random_dense(10, 0.5 / np.sqrt(10), 0.5, seed=0)
+    m, C, _ = ising.bp_moments(J, h, tol=1e-13)
+    fit = ising.fit_boltzmann(m, C, lr=0.2, momentum=0.8, tol=1e-10, progress=False)
+    assert fit.converged
+    np.testing.assert_allclose(fit.J, J, atol=1e-7)
+    np.testing.assert_allclose(fit.h, h, atol=1e-7)
+
+
+def test_pseudolikelihood_objective_and_gradient():
+    rng = np.random.default_rng(0)
+    n_spins, l1, l2 = 4, 0.05, 0.3
+    samples = rng.choice([-1, 1], size=(30, n_spins))
+    x = np.abs(rng.normal(size=n_spins + 2 * n_spins**2))
+    value, grad = ising._pseudolikelihood_objective(x, samples, l1, l2, batch_size=7)
+    h = x[:n_spins]
+    W = (x[n_spins:n_spins + n_spins**2] - x[n_spins + n_spins**2:]).reshape(n_spins, n_spins)
+    expected = np.mean([sum(np.log1p(np.exp(-2 * s[i] * (h[i] + W[i] @ s))) for i in range(n_spins))
+                        for s in samples])
+    expected += l1 * np.abs(x[n_spins:]).sum() + 0.5 * l2 * np.sum(W**2)
+    assert value == pytest.approx(expected, abs=1e-12)
+    numerical = approx_fprime(x, lambda y: ising._pseudolikelihood_objective(y, samples, l1, l2, 7)[0],
+                              1e-7)
+    np.testing.assert_allclose(grad, numerical, atol=1e-5)
+
+
+def pseudolikelihood_standard_errors(J, h, n):
+    """Asymptotic standard errors of the per-spin pseudolikelihood estimates from n samples.
+
+    Spin i's conditional is a logistic regression on x = (1, s_-i); its Fisher information is
+    I = <(1 - tanh^2 F_i) x x^T>, computed exactly by enumeration, and SE = sqrt(diag(I^-1) / n).
+    Returns the largest SE of a field and of a coupling.
+    """
+    states, p = boltzmann_weights(J, h)
+    se_h, se_J = [], []
+    for i in range(len(h)):
+        x = np.column_stack([np.ones(len(states)), np.delete(states, i, axis=1)])
+        weight = p * (1 - np.tanh(h[i] + states @ J[i]) ** 2)
+        variances = np.diag(np.linalg.inv((x * weight[:, None]).T @ x)) / n
+        se_h.append(np.sqrt(variances[0]))
+        se_J.append(np.sqrt(variances[1:].max()))
+    return max(se_h), max(se_J)
+
+
+def test_fit_pseudolikelihood_recovers_model():
+    """n = 20000 exact samples of an N = 8 model; errors must stay within 5 standard errors.
+
+    The bound is the asymptotic sampling error of the maximum pseudolikelihood estimate (per-spin
+    Fisher information, exact by enumeration; about 2-3 / sqrt(n) here). Symmetrising averages
+    two estimates, which can only shrink the error. The ridge l2 = 1e-5 biases by ~1e-5.
+    """
+    n = 20000
+    J, h = random_dense(8, 0.3, 0.3, seed=2)
+    samples = ising.sample_exact(J, h, n, seed=2)
+    J_fit, h_fit = ising.fit_pseudolikelihood(samples, progress=False)
+    np.testing.assert_array_equal(J_fit, J_fit.T)
+    np.testing.assert_array_equal(np.diag(J_fit), 0.0)
+    se_h, se_J = pseudolikelihood_standard_errors(J, h, n)
+    assert np.abs(J_fit - J).max() < 5 * se_J
+    assert np.abs(h_fit - h).max() < 5 * se_h
+
+
+def test_fit_pseudolikelihood_l1_finds_the_tree():
+    """With an L1 penalty of 0.03 (above the ~0.01 sampling noise of absent couplings, below the
+    tree couplings 0.4-0.8) exactly the tree's edges keep non-zero couplings."""
+    J, h = random_tree(8, seed=3, magnitude=(0.4, 0.8))
+    samples = ising.sample_exact(J, h, 20000, seed=1)
+    J_fit, _ = ising.fit_pseudolikelihood(samples, l1=0.03, progress=False)
+    np.testing.assert_array_equal(J_fit != 0, J != 0)
+    np.testing.assert_array_equal(np.sign(J_fit), np.sign(J))
+
+
+def test_sample_exact_is_reproducible_and_matches_moments():
+    J, h = random_dense(6, 0.4, 0.5, seed=4)
+    n = 20000
+    samples = ising.sample_exact(J, h, n, seed=5)
+    np.testing.assert_array_equal(samples, ising.sample_exact(J, h, n, seed=5))
+    assert samples.shape == (n, 6) and set(np.unique(samples)) == {-1, 1}
+    states, p = boltzmann_weights(J, h)
+    m, C = p @ states, (states * p[:, None]).T @ states
+    # standard errors of the sample means of s_i and s_i s_j (independent draws)
+    assert np.all(np.abs(samples.mean(0) - m) < 5 * np.sqrt((1 - m**2) / n))
+    upper = np.triu_indices(6, 1)
+    C_sample = (samples.T.astype(float) @ samples / n)[upper]
+    assert np.all(np.abs(C_sample - C[upper]) < 5 * np.sqrt((1 - C[upper] ** 2) / n))
+
+
+def test_three_point_correlations_against_enumeration():
+    J, h = random_dense(6, 0.4, 0.5, seed=6)
+    states, p = boltzmann_weights(J, h)
+    m = p @ states
+    triplets = list(itertools.combinations(range(6), 3))
+    raw = np.array([p @ (states[:, i] * states[:, j] * states[:, k]) for i, j, k in triplets])
+    connected = np.array([p @ ((states[:, i] - m[i]) * (states[:, j] - m[j]) * (states[:, k] - m[k]))
+                          for i, j, k in triplets])
+    n = 20000
+    samples = ising.sample_exact(J, h, n, seed=7).astype(float)
+    for estimate, exact, x in [
+        (ising.three_point_correlations(samples), raw, samples),
+        (ising.three_point_correlations(samples, connected=True), connected, samples - samples.mean(0)),
+    ]:
+        standard_error = np.array([np.std(x[:, i] * x[:, j] * x[:, k]) for i, j, k in triplets]) / np.sqrt(n)
+        assert np.all(np.abs(estimate - exact) < 5 * standard_error)
+    chosen = np.array([[0, 2, 5], [1, 3, 4]])
+    np.testing.assert_allclose(ising.three_point_correlations(samples, chosen),
+                               [np.mean(samples[:, 0] * samples[:, 2] * samples[:, 5]),
+                                np.mean(samples[:, 1] * samples[:, 3] * samples[:, 4])], atol=1e-14)
+
+
+def test_metropolis_moments_match_exact():
+    n_spins, n_chains = 8, 200
+    J, h = random_dense(n_spins, 0.3, 0.3, seed=0)
+    samples = ising.metropolis_samples(J, h, n_samples=50 * n_chains, n_chains=n_chains, burn_in=50,
+                                       thin=2, seed=0, progress=False)
+    np.testing.assert_array_equal(samples, ising.metropolis_samples(
+        J, h, n_samples=50 * n_chains, n_chains=n_chains, burn_in=50, thin=2, seed=0, progress=False))
+    assert samples.shape == (50 * n_chains, n_spins)
+    m, C = ising.exact_moments(J, h)
+    # chains are independent: standard errors from the spread of per-chain averages
+    x = samples.reshape(-1, n_chains, n_spins).astype(float)
+    chain_m = x.mean(0)
+    chain_C = np.einsum("tci,tcj->cij", x, x) / x.shape[0]
+    upper = np.triu_indices(n_spins, 1)
+    for per_chain, exact in [(chain_m, m), (chain_C[:, upper[0], upper[1]], C[upper])]:
+        standard_error = per_chain.std(0, ddof=1) / np.sqrt(n_chains)
+        assert np.all(np.abs(per_chain.mean(0) - exact) < 5 * standard_error)
+
+
+def test_invalid_inputs_raise_clear_errors():
+    J, h = random_dense(4, 0.3, 0.3, seed=0)
+    asymmetric = J.copy()
+    asymmetric[0, 1] += 0.1
+    self_coupled = J + np.eye(4)
+    for bad_J, bad_h, message in [(asymmetric, h, "symmetric"), (self_coupled, h, "diagonal"),
+                                  (J, h[:3], "shape"), (J[:3], h, "square")]:
+        with pytest.raises(ValueError, match=message):
+            ising.bp_moments(bad_J, bad_h)
+    big_J, big_h = np.zeros((21, 21)), np.zeros(21)
+    for exact in (ising.exact_moments, ising.exact_log_partition):
+        with pytest.raises(ValueError, match="N <= 20"):
+            exact(big_J, big_h)
+    with pytest.raises(ValueError, match="N <= 20"):
+        ising.sample_exact(big_J, big_h, 10, seed=0)
+    with pytest.raises(ValueError, match=r"\{-1, \+1\}"):
+        ising.energy(np.array([[0, 1, 1, -1]]), J, h)
+    with pytest.raises(ValueError, match="shape"):
+        ising.energy(np.ones((2, 3)), J, h)
+    with pytest.raises(ValueError, match="damping"):
+        ising.bp_moments(J, h, damping=1.0)
+    with pytest.raises(ValueError, match="messages"):
+        ising.bp_moments(J, h, messages=np.zeros((3, 3)))
+    with pytest.raises(ValueError, match="C_data"):
+        ising.fit_boltzmann(np.zeros(4), np.eye(3), progress=False)
+    with pytest.raises(ValueError, match=r"\[-1, 1\]"):
+        ising.fit_boltzmann(np.full(4, 1.5), np.eye(4), progress=False)
+    m, C, _ = ising.bp_moments(J, h)
+    with pytest.raises(FloatingPointError, match="lower lr"), np.errstate(invalid="ignore"):
+        ising.fit_boltzmann(m, C, lr=50.0, progress=False)
+    samples = np.ones((5, 4))
+    with pytest.raises(ValueError, match="non-negative"):
+        ising.fit_pseudolikelihood(samples, l1=-1.0, progress=False)
+    with pytest.raises(ValueError, match="triplets"):
+        ising.three_point_correlations(samples, triplets=np.array([[0, 1]]))
+    with pytest.raises(ValueError, match="triplet indices"):
+        ising.three_point_correlations(samples, triplets=np.array([[0, 1, 4]]))
+    with pytest.raises(ValueError, match="n_chains"):
+        ising.metropolis_samples(J, h, n_samples=10, n_chains=0, seed=0, progress=False)
