@@ -26,9 +26,9 @@ from collections.abc import Sequence
 
 import torch
 from torch import nn
-from tqdm.auto import tqdm
 
 from adaptsym.device import resolve_device
+from adaptsym.progress import progress_bar
 
 MAX_PATHS = 20_000_000
 
@@ -165,7 +165,7 @@ def circuit_risk(
         )
     if layer_widths(model)[-1] != 1:
         raise ValueError("the hinge risk of eq. 12 needs a model with a single output neuron")
-    examples = tqdm(X, desc="circuit risk", disable=not progress)
+    examples = progress_bar(X, desc="circuit risk", disable=not progress)
     outputs = torch.stack([enumerate_circuits(model, x, max_paths).sum() for x in examples])
     return torch.clamp(1 - Y.to(outputs) * outputs, min=0).mean()
 
