@@ -47,6 +47,7 @@ def vgg_cnn(
     d_out: int = 1,
     *,
     convs_per_block: int = 1,
+    pooling: bool = True,
     seed: int = 0,
     dtype: torch.dtype = torch.float32,
     device: str | torch.device = "auto",
@@ -54,7 +55,8 @@ def vgg_cnn(
     """Bias-free VGG-style CNN, as in Li's experiments (Li §I, fig. 8; a VGGNet without biases).
 
     One block per entry of ``channels``: ``convs_per_block`` times ``Conv2d(3x3, padding=1,
-    bias=False) + ReLU`` with that many output channels, then ``MaxPool2d(2)``. After the blocks
+    bias=False) + ReLU`` with that many output channels, then ``MaxPool2d(2)`` (omitted with
+    ``pooling=False``, which leaves a network that unrolls exactly into an MLP). After the blocks
     come ``Flatten`` and a bias-free ``Linear`` to ``d_out``. A CNN is an MLP with sparse, shared
     weights (Li §II.7), so the network stays positively homogeneous. Inputs are
     ``N x in_channels x image_size x image_size``.
@@ -66,7 +68,7 @@ def vgg_cnn(
             f"with at least one block; got in_channels={in_channels}, channels={channels}, "
             f"d_out={d_out}, convs_per_block={convs_per_block}"
         )
-    side = image_size // 2 ** len(channels)
+    side = image_size // 2 ** len(channels) if pooling else image_size
     if side < 1:
         raise ValueError(
             f"image_size={image_size} is too small for {len(channels)} MaxPool2d(2) blocks: "
@@ -79,7 +81,7 @@ def vgg_cnn(
             conv = nn.utils.skip_init(nn.Conv2d, c_in, c_out, 3, padding=1, bias=False, dtype=dtype)
             layers += [conv, nn.ReLU()]
             c_in = c_out
-        layers.append(nn.MaxPool2d(2))
+        layers += [nn.MaxPool2d(2)] if pooling else []
     head = nn.utils.skip_init(nn.Linear, c_in * side * side, d_out, bias=False, dtype=dtype)
     layers += [nn.Flatten(), head]
     return _symmetric_prior(nn.Sequential(*layers), seed).to(resolve_device(device))

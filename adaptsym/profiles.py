@@ -71,8 +71,41 @@ def _umwelt_parameters() -> dict[str, dict[str, Any]]:
     return {"smoke": smoke, "quick": quick, "paper": paper}
 
 
+def _circuits_parameters() -> dict[str, dict[str, Any]]:
+    quick = {
+        "dataset": "fashion-mnist",
+        "positive": [0, 2, 4, 6],  # classes labelled +1 (tops); the rest -1
+        "pca_k": 8,
+        "n_train": 1000,
+        "n_check": 20,  # test inputs on which the identities are checked
+        "diagram_hidden": [5, 5],  # the network drawn as Fig. 2
+        "identity_hidden": [8, 8],  # the network whose gradient and Hessian are checked
+        "hessian_pairs": 2000,  # weight pairs checked per input (all pairs if fewer)
+        "loop_hidden": [16, 16],  # the network trained by the feedback-control loop (eq. 13)
+        "loop_epochs": 300,  # full-batch gradient steps
+        "loop_lr": 0.05,
+        "loop_snapshots": [0, 5, 20, 60, 150, 300],
+        "sample_width": 1000,  # a network with width^(depth-1) * pca_k circuits, sampled
+        "sample_depth": 8,
+        "n_sampled": 200000,
+        "count_width": 100,
+        "count_depths": [1, 2, 3, 4, 5, 6, 7, 8],
+        "conv_channels": [3, 3],  # tiny bias-free CNN unrolled into an MLP
+        "conv_image": 7,
+        "seed": 0,
+    }
+    smoke = dict(quick, n_train=300, n_check=4, identity_hidden=[4, 4], hessian_pairs=10**6, loop_epochs=20,
+                 loop_snapshots=[0, 5, 20], sample_width=200, n_sampled=20000, conv_channels=[2, 2], conv_image=5)
+    paper = dict(quick, n_train=10000, n_check=100, identity_hidden=[16, 16], hessian_pairs=20000,
+                 loop_hidden=[32, 32], loop_epochs=2000, loop_snapshots=[0, 10, 50, 200, 1000, 2000],
+                 n_sampled=10**7)
+    return {"smoke": smoke, "quick": quick, "paper": paper}
+
+
 CHAPTERS: tuple[Chapter, ...] = (
     Chapter(1, "umwelt", "The Umwelt formalism", "notebooks/01_umwelt.py", _umwelt_parameters()),
+    Chapter(3, "circuits", "Circuits and the feedback-control loop", "notebooks/03_circuits.py",
+            _circuits_parameters()),
 )
 
 

@@ -145,3 +145,10 @@ def test_positive_homogeneity(net, shape):
 def test_count_parameters():
     assert count_parameters(relu_mlp([5, 8, 3, 1])) == 5 * 8 + 8 * 3 + 3 * 1
     assert count_parameters(vgg_cnn(1, [4, 8], 8)) == 1 * 4 * 9 + 4 * 8 * 9 + 8 * 2 * 2
+
+
+def test_cnn_without_pooling_keeps_the_image_size_and_has_no_pooling_layer():
+    cnn = vgg_cnn(1, [2, 3], 5, pooling=False, seed=0, dtype=torch.float64, device="cpu")
+    assert not any(isinstance(m, nn.MaxPool2d) for m in cnn)
+    assert cnn(torch.randn(4, 1, 5, 5, dtype=torch.float64)).shape == (4, 1)
+    assert cnn[-1].in_features == 3 * 5 * 5

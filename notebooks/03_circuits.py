@@ -1,0 +1,278 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 3. Circuits and the feedback-control loop
+#
+# Li's §II.3 rewrites the energy of eq. 6 — the output ``T(x)`` of a bias-free ReLU network — as a sum over
+# every input-to-output path of a product of the input, the weights and the gates along it {cite}`li2022complexity`:
+#
+# ``T(x) = Σ_i x_{i0} Ψ_i``, with the *basis circuit* ``Ψ_i = w^1_{i0 i1} h^1_{i1} … w^L_{i_{L-1} i_L}`` (eqs. 10–11).
+#
+# Training is then a feedback-control loop (eq. 13): the circuits compute a coarse-grained variable ``T``,
+# the hinge risk (eq. 12) compares it with the label, and the gradient — itself a sum of circuits with one
+# weight differentiated out (eq. 16) — adjusts every circuit.  Second derivatives are sums of circuits with
+# two weights differentiated out (eq. 19).  This chapter checks each identity exactly on real data, draws
+# Fig. 2, runs the loop, and counts circuits.  Below, ``Ψ`` includes the input factor ``x_{i0}``.
+
+# %% tags=["parameters"]
+profile = "quick"
+claims_path = None
+dataset = "fashion-mnist"
+positive = [0, 2, 4, 6]
+pca_k = 8
+n_train = 1000
+n_check = 20
+diagram_hidden = [5, 5]
+identity_hidden = [8, 8]
+hessian_pairs = 2000
+loop_hidden = [16, 16]
+loop_epochs = 300
+loop_lr = 0.05
+loop_snapshots = [0, 5, 20, 60, 150, 300]
+sample_width = 1000
+sample_depth = 8
+n_sampled = 200000
+count_width = 100
+count_depths = [1, 2, 3, 4, 5, 6, 7, 8]
+conv_channels = [3, 3]
+conv_image = 7
+seed = 0
+
+# %%
+import numpy as np
+import matplotlib.pyplot as plt
+import torch
+from torch import nn
+
+from adaptsym import circuits, hessian
+from adaptsym.claims import Ledger
+from adaptsym.data import load_task
+from adaptsym.models import hinge_loss, relu_mlp, vgg_cnn
+from adaptsym.plotting import circuit_diagram, panels, use_book_style
+from adaptsym.train import TrainConfig, train_run
+from adaptsym.umwelt import relu_pre_activations
+
+use_book_style()
+torch.manual_seed(seed)
+rng = np.random.default_rng(seed)
+ledger = Ledger("3 circuits", profile, path=claims_path)
+task = load_task(dataset, positive=tuple(positive), n_train=n_train, n_test=n_check, pca_k=pca_k, seed=seed,
+                 dtype=torch.float64)
+scale = task.x_train.std()
+x_train, x_check, y_check = task.x_train / scale, task.x_test / scale, task.y_test
+print(task.description)
+ledger.dataset = task.description
+
+# %% [markdown]
+# ## 3.1 Fig. 2: a network as an assembly of basis circuits
+#
+# A small network on one real input.  Every edge is a weight (red positive, blue negative, width ∝ |w|), every
+# hidden node a gate (filled when open, ``h = 1``).  A basis circuit is a path from an input to the output;
+# it contributes only if every gate along it is open.  The highlighted path is the input's largest circuit;
+# the output is the sum — the assembly — of all of them.
+
+# %%
+small = relu_mlp([pca_k, *diagram_hidden, 1], seed=seed, dtype=torch.float64, device="cpu")
+x0 = x_check[0]
+values = circuits.enumerate_circuits(small, x0)
+largest = int(values.abs().argmax())
+path = np.unravel_index(largest, [pca_k, *diagram_hidden])
+with torch.no_grad():
+    gates = [(z[0] > 0).int() for z in relu_pre_activations(small, x0[None])]
+    output = small(x0[None]).item()
+fig, ax = plt.subplots(figsize=(7, 4.2))
+circuit_diagram(ax, [layer.weight.detach() for layer in small[::2]], gates, tuple(int(p) for p in path),
+                values[largest].item(), output)
+plt.show()
+print(f"{values.numel()} circuits, {int((values != 0).sum())} with all gates open; "
+      f"sum {values.sum().item():.6f} vs T(x) {output:.6f}")
+
+# %% [markdown]
+# ## 3.2 The path sum, the gradient and the Hessian entries are circuit sums
+#
+# On `n_check` test images we compare, in float64:
+# the path sum with the forward pass (eqs. 10–11); for *every* weight, the sum of its first-order
+# perturbations (eq. 16) with autograd's ``∂T/∂w``; and for `hessian_pairs` random weight pairs (all pairs in
+# the smoke profile), the sum of second-order perturbations (eq. 19) with the dense autograd Hessian.
+
+# %%
+net = relu_mlp([pca_k, *identity_hidden, 1], seed=seed + 1, dtype=torch.float64, device="cpu")
+widths = circuits.layer_widths(net)
+weights = list(hessian.weights_in_order(widths))
+pairs = [(a, b) for a in range(len(weights)) for b in range(len(weights))]
+if len(pairs) > hessian_pairs:
+    pairs = [pairs[k] for k in rng.choice(len(pairs), hessian_pairs, replace=False)]
+
+path_errors, gradient_errors, hessian_errors, same_layer_max = [], [], [], 0.0
+for x in x_check:
+    output = net(x[None]).item()
+    path_errors.append(abs(circuits.enumerate_circuits(net, x).sum().item() - output) / max(1.0, abs(output)))
+    grad = hessian.output_gradient(net, x)
+    from_circuits = torch.stack([circuits.first_order_circuits(net, x, *w).sum() for w, _ in weights])
+    gradient_errors.append((from_circuits - grad).abs().max().item())
+    hess = hessian.output_hessian(net, x)
+    for a, b in pairs:
+        (wa, ia), (wb, ib) = weights[a], weights[b]
+        entry = circuits.second_order_circuits(net, x, wa, wb).sum().item()
+        hessian_errors.append(abs(entry - hess[ia, ib].item()))
+    layer_of = torch.tensor([w[0] for w, _ in weights])
+    same_layer_max = max(same_layer_max, hess[layer_of[:, None] == layer_of[None, :]].abs().max().item())
+
+print(f"network {widths}: {circuits.count_circuits(widths[:-1])} circuits, {len(weights)} weights")
+print(f"path sum:      max relative error {max(path_errors):.1e}")
+print(f"gradient:      max |sum of eq.-16 circuits - autograd| {max(gradient_errors):.1e} over {len(weights)} weights")
+print(f"Hessian:       max |sum of eq.-19 circuits - autograd| {max(hessian_errors):.1e} over {len(pairs)} pairs")
+print(f"same-layer Hessian blocks: max |entry| {same_layer_max:.1e} (no path passes two weights of one layer)")
+
+ledger.record("path sum equals the output (eqs. 10-11)", "exact identity", max(path_errors),
+              max(path_errors) < 1e-12, detail=f"max relative error, {len(x_check)} inputs")
+ledger.record("first-order circuits sum to the gradient (eq. 16)", "exact identity", max(gradient_errors),
+              max(gradient_errors) < 1e-12, detail=f"{len(weights)} weights x {len(x_check)} inputs")
+ledger.record("second-order circuits sum to Hessian entries (eq. 19)", "exact identity", max(hessian_errors),
+              max(hessian_errors) < 1e-12, detail=f"{len(pairs)} pairs x {len(x_check)} inputs")
+ledger.record("within-layer Hessian blocks of T vanish", "no circuit passes two weights of one layer",
+              same_layer_max, same_layer_max == 0.0)
+
+# %% [markdown]
+# ## 3.3 The risk in circuit form and the feedback-control loop (eqs. 12–13)
+#
+# The hinge risk is ``R = E[max(0, 1 − y Σ_i Ψ_i(x))]`` (eq. 12).  Gradient descent on it (eq. 13) is the
+# loop: circuits compute ``T``, the label feeds back through ``−y`` on every example whose margin is below 1,
+# and every circuit through a changed weight moves.  We run full-batch gradient descent and look at the
+# circuits signed by the label, ``yΨ_i(x)``, at several snapshots.  As the risk falls, the margin ``yT(x)`` —
+# the sum over circuits — passes 1, yet the circuits themselves stay almost symmetric: about half of the open
+# ones still point against the label, and their mean moves by only a few percent of their spread.  The
+# output is built from a small asymmetry summed over many circuits.
+
+# %%
+config = TrainConfig(model="mlp", widths=(pca_k, *loop_hidden, 1), optimizer="sgd", lr=loop_lr,
+                     batch_size=None, epochs=loop_epochs, seed=seed, dtype="float64",
+                     snapshot_epochs=tuple(loop_snapshots), data_key=task.description)
+run = train_run(config, x_train, task.y_train, x_check, y_check)
+risk_circuit_form = circuits.circuit_risk(run.model(), x_check, y_check, progress=False).item()
+with torch.no_grad():
+    risk_direct = hinge_loss(run.model()(x_check), y_check).item()
+print(f"test hinge risk: circuit form {risk_circuit_form:.12f}, network {risk_direct:.12f}")
+ledger.record("hinge risk in circuit form equals the network's (eq. 12)", "exact identity",
+              abs(risk_circuit_form - risk_direct), abs(risk_circuit_form - risk_direct) < 1e-12)
+
+signed = {}
+for epoch in loop_snapshots:
+    model = run.model(epoch)
+    signed[epoch] = torch.stack([y * circuits.enumerate_circuits(model, x) for x, y in zip(x_check, y_check)])
+history = run.history
+fig, (ax_risk, ax_dist, ax_margin) = panels(3)
+ax_risk.semilogy([h["epoch"] for h in history], [h["train_loss"] for h in history], label="train")
+ax_risk.semilogy([h["epoch"] for h in history], [h["test_loss"] for h in history], label="test")
+ax_risk.plot(loop_snapshots, [history[e]["train_loss"] for e in loop_snapshots], "ko", ms=4)
+ax_risk.set(xlabel="gradient step", ylabel="hinge risk", title="the loop (eq. 13)")
+ax_risk.legend()
+asymmetry = [(signed[e][signed[e] != 0].mean() / signed[e][signed[e] != 0].std()).item() for e in loop_snapshots]
+ax_dist.plot(loop_snapshots, asymmetry, "o-")
+ax_dist.set(xlabel="gradient step", ylabel="mean / std of yΨ", title="open circuits: shift vs spread")
+ax_margin.plot(loop_snapshots, [signed[e].sum(1).mean().item() for e in loop_snapshots], "o-", label="mean yT(x)")
+ax_margin.plot(loop_snapshots, [(signed[e] > 0).sum(1).float().mean().item() / (signed[e] != 0).sum(1).float().mean().item()
+                                for e in loop_snapshots], "s-", label="fraction yΨ > 0")
+ax_margin.axhline(1, color="k", lw=0.6)
+ax_margin.set(xlabel="gradient step", title="the assembly")
+ax_margin.legend()
+plt.show()
+for epoch in loop_snapshots:
+    s = signed[epoch]
+    print(f"step {epoch:>4}: train risk {history[epoch]['train_loss']:.4f}, mean yT {s.sum(1).mean():+.3f}, "
+          f"mean yΨ over open circuits {s[s != 0].mean():+.2e}, open circuits {(s != 0).float().mean():.2f}")
+
+first, last = loop_snapshots[0], loop_snapshots[-1]
+ledger.record("gradient descent on the circuit risk lowers the hinge risk (eq. 13)", "the loop reduces the risk",
+              history[last]["train_loss"] / history[first]["train_loss"],
+              history[last]["train_loss"] < history[first]["train_loss"],
+              detail=f"train risk ratio step {last}/step {first}")
+ledger.record("the loop shifts signed circuit values positive", "circuits align with the label",
+              signed[last].sum(1).mean().item() - signed[first].sum(1).mean().item(),
+              signed[last].sum(1).mean().item() > signed[first].sum(1).mean().item(),
+              detail="increase of the mean margin yT = Σ yΨ on test inputs")
+
+# %% [markdown]
+# ## 3.4 How many circuits?
+#
+# A network of depth ``L`` and width ``n`` has ``n_0 n^{L-1}`` circuits per output but only about ``L n^2``
+# weights: circuits share weights, and that sharing is what the next chapters' symmetry arguments count on.
+# Enumeration stops being possible long before networks are large, so circuits can also be *sampled*
+# uniformly — draw each index of the path independently — and the output estimated without bias as the
+# number of paths times their mean value.
+
+# %%
+counts = [circuits.count_circuits([count_width] * (d + 1)) for d in count_depths]
+params = [circuits.count_weights([count_width] * d + [1]) for d in count_depths]
+fig, (ax,) = panels(1, width=4.5)
+ax.semilogy(count_depths, counts, "o-", label="basis circuits n^L")
+ax.semilogy(count_depths, params, "s-", label="weights")
+ax.set(xlabel="depth L", ylabel="count", title=f"width {count_width}")
+ax.legend()
+plt.show()
+print(f"depth {count_depths[-1]}, width {count_width}: {counts[-1]:.3e} circuits, {params[-1]:,} weights")
+ledger.record(f"circuits vs weights at depth {count_depths[-1]}, width {count_width}",
+              "circuits grow as n^L, weights linearly in L", counts[-1] / params[-1], counts[-1] > params[-1],
+              detail="ratio circuits / weights")
+
+# %%
+big = relu_mlp([pca_k] + [sample_width] * (sample_depth - 1) + [1], seed=seed, dtype=torch.float64, device="cpu")
+n_paths = circuits.count_circuits(circuits.layer_widths(big)[:-1])
+generator = torch.Generator().manual_seed(seed)
+sampled, estimate = circuits.sample_circuits(big, x0, n_sampled, generator)
+standard_error = sampled.std().item() / np.sqrt(n_sampled) * n_paths
+with torch.no_grad():
+    exact = big(x0[None]).item()
+z_score = (estimate.item() - exact) / standard_error
+print(f"{n_paths:.3e} circuits; {n_sampled} sampled: estimate {estimate.item():.4f} ± {standard_error:.4f}, "
+      f"exact {exact:.4f} (z = {z_score:+.2f}); open circuits in the sample: {(sampled != 0).float().mean():.3f}")
+ledger.record("uniformly sampled circuits estimate T(x) without bias", "(method; not in the paper)",
+              z_score, abs(z_score) < 4, detail=f"z-score of the estimate, {n_paths:.1e} paths")
+
+# %% [markdown]
+# The estimate is unbiased but its standard error is many times the output itself: almost every sampled path
+# crosses a closed gate, and the few open ones carry values of both signs that are individually far larger
+# than their sum.  The output of a wide network is a delicate cancellation among an astronomical number of
+# circuits of both signs — the statistical picture that Li's symmetry arguments (Chapter 4 onwards) start
+# from.
+
+# %%
+print(f"standard error / |T(x)| = {standard_error / abs(exact):.3g}")
+
+# %% [markdown]
+# ## 3.5 Convolutional networks are circuits too
+#
+# Li's setting includes bias-free CNNs: a convolution is a sparse linear map with shared weights, so a CNN
+# without pooling unrolls into a bias-free ReLU MLP with the same output, and its path sum holds.  (Max
+# pooling is an input-dependent selection — a gate of another form — and is not unrolled here.)  A tiny
+# two-layer convolutional network on the same images, downsampled to `conv_image`×`conv_image` pixels:
+
+# %%
+raw = load_task(dataset, positive=tuple(positive), n_train=10, n_test=n_check, seed=seed, dtype=torch.float64)
+images = nn.functional.adaptive_avg_pool2d(raw.x_test.reshape(-1, 1, 28, 28), conv_image)
+cnn = vgg_cnn(1, conv_channels, conv_image, pooling=False, seed=seed, dtype=torch.float64, device="cpu")
+unrolled = circuits.unroll_conv(cnn, (1, conv_image, conv_image), device="cpu")
+with torch.no_grad():
+    cnn_out = cnn(images).flatten()
+conv_errors = [abs(circuits.enumerate_circuits(unrolled, img.flatten()).sum().item() - o.item()) / max(1.0, abs(o.item()))
+               for img, o in zip(images, cnn_out)]
+print(f"unrolled CNN widths {circuits.layer_widths(unrolled)}: "
+      f"{circuits.count_circuits(circuits.layer_widths(unrolled)[:-1]):,} circuits; "
+      f"max relative |path sum - CNN output| = {max(conv_errors):.1e}")
+ledger.record("a bias-free CNN's output is its path sum", "CNNs are sparse weight-shared MLPs (§II.7)",
+              max(conv_errors), max(conv_errors) < 1e-12, detail=f"{len(images)} images at {conv_image}x{conv_image}")
+
+# %%
+for claim in ledger.claims:
+    print(f"{claim.verdict:>12}  {claim.name}")
