@@ -28,6 +28,7 @@ import torch
 from torch import nn
 
 from adaptsym.device import resolve_device
+from adaptsym.models import mlp_linears
 from adaptsym.progress import progress_bar
 
 MAX_PATHS = 20_000_000
@@ -56,7 +57,7 @@ def count_weights(widths: Sequence[int]) -> int:
 
 def layer_widths(model: nn.Sequential) -> list[int]:
     """``[d_in, n_1, ..., d_out]`` of a bias-free ReLU MLP (validated as by ``enumerate_circuits``)."""
-    linears = _linear_layers(model)
+    linears = mlp_linears(model)
     return [linears[0].in_features] + [layer.out_features for layer in linears]
 
 
@@ -105,7 +106,7 @@ def assemblies(model: nn.Sequential, x: torch.Tensor, layer: int, max_paths: int
     Li Fig. 2: all basis circuits Psi^{1..l} ending at the same gate add up to the energy of that
     neuron's maximum-entropy law (eqs. 6, 8), which is its pre-activation. Shape (n_layer,).
     """
-    linears = _linear_layers(model)
+    linears = mlp_linears(model)
     _check_index("layer", layer, 1, len(linears))
     circuits = enumerate_circuits(model[: 2 * layer - 1], x, max_paths)
     return circuits.reshape(linears[layer - 1].out_features, -1).sum(-1)
@@ -213,7 +214,7 @@ def unroll_conv(
     if len(shape) != 1:
         raise ValueError(f"the CNN must end with a vector (add nn.Flatten()); its output has shape {shape}")
     unrolled = nn.Sequential(*layers)
-    _linear_layers(unrolled)
+    mlp_linears(unrolled)
     return unrolled
 
 
@@ -237,21 +238,6 @@ def _linear(weight: torch.Tensor) -> nn.Linear:
     return layer
 
 
-def _linear_layers(model: nn.Module) -> list[nn.Linear]:
-    """The Linear layers of ``model`` after checking it is Linear, ReLU, Linear, ..., Linear, bias-free."""
-    expected = "nn.Sequential(Linear(bias=False), ReLU(), ..., ReLU(), Linear(bias=False))"
-    if not isinstance(model, nn.Sequential) or len(model) % 2 == 0:
-        raise ValueError(f"basis circuits need a bias-free ReLU MLP {expected}; got {model}")
-    for position, module in enumerate(model):
-        kind = nn.Linear if position % 2 == 0 else nn.ReLU
-        if not isinstance(module, kind) or getattr(module, "bias", None) is not None:
-            raise ValueError(
-                f"basis circuits need a bias-free ReLU MLP {expected}; module {position} is {module}"
-                " (for a bias-free CNN, call unroll_conv first)"
-            )
-    return list(model[::2])
-
-
 def _gated_layers(
     model: nn.Sequential, x: torch.Tensor
 ) -> tuple[torch.Tensor, list[tuple[torch.Tensor, torch.Tensor]]]:
@@ -259,7 +245,7 @@ def _gated_layers(
 
     W^l = ``linear_l.weight.T``; h^l_k = 1 where the pre-activation is > 0 (h^L = 1: no output gate).
     """
-    linears = _linear_layers(model)
+    linears = mlp_linears(model)
     weight = linears[0].weight
     x = torch.as_tensor(x, dtype=weight.dtype, device=weight.device)
     if x.shape != (linears[0].in_features,):

@@ -40,6 +40,22 @@ def relu_mlp(
     return _symmetric_prior(nn.Sequential(*layers[:-1]), seed).to(resolve_device(device))
 
 
+def mlp_linears(model: nn.Module) -> list[nn.Linear]:
+    """The Linear layers of a bias-free ReLU MLP shaped like :func:`relu_mlp`; ValueError for anything else.
+
+    Everything that walks paths or gates layer by layer (circuits, gate laws) relies on this structure.
+    """
+    expected = "nn.Sequential(Linear(bias=False), ReLU(), ..., ReLU(), Linear(bias=False))"
+    if not isinstance(model, nn.Sequential) or len(model) % 2 == 0:
+        raise ValueError(f"expected a bias-free ReLU MLP {expected}; got {model}")
+    for position, module in enumerate(model):
+        kind = nn.Linear if position % 2 == 0 else nn.ReLU
+        if not isinstance(module, kind) or getattr(module, "bias", None) is not None:
+            raise ValueError(f"expected a bias-free ReLU MLP {expected}; module {position} is {module}"
+                             " (a bias-free CNN can be unrolled with adaptsym.circuits.unroll_conv)")
+    return list(model[::2])
+
+
 def vgg_cnn(
     in_channels: int,
     channels: Sequence[int],

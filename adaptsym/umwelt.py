@@ -21,6 +21,8 @@ from scipy.optimize import minimize
 from scipy.special import logsumexp
 from torch import nn
 
+from .models import mlp_linears
+
 
 def gate_states(n: int) -> np.ndarray:
     """All 2^n gate configurations h in {0,1}^n as rows, in lexicographic order (h_1 most significant)."""
@@ -170,23 +172,10 @@ def hierarchical_parameter_count(widths: list[int]) -> int:
 # Eqs. 7-8: gate laws at temperature T, exact marginals versus the degenerate (ReLU) approximation.
 # ----------------------------------------------------------------------------------------------------------
 
-def hidden_linears(model: nn.Sequential) -> list[nn.Linear]:
-    """The Linear layers of a bias-free ReLU MLP; raises for any other architecture."""
-    layers = list(model)
-    for k, layer in enumerate(layers):
-        expected = nn.Linear if k % 2 == 0 else nn.ReLU
-        if not isinstance(layer, expected) or (expected is nn.Linear and layer.bias is not None):
-            raise ValueError("expected an nn.Sequential of Linear(bias=False) and ReLU alternating, "
-                             f"got {type(layer).__name__} at position {k}")
-    if len(layers) % 2 == 0:
-        raise ValueError("expected the MLP to end with a Linear layer (no ReLU on the output)")
-    return [layer for layer in layers if isinstance(layer, nn.Linear)]
-
-
 def relu_pre_activations(model: nn.Sequential, x: torch.Tensor) -> list[torch.Tensor]:
     """Pre-activations ``z_l`` of every gate layer l = 1..L-1 along the deterministic ReLU forward pass."""
     zs, activation = [], x
-    for linear in hidden_linears(model)[:-1]:
+    for linear in mlp_linears(model)[:-1]:
         zs.append(linear(activation))
         activation = torch.relu(zs[-1])
     return zs
@@ -217,7 +206,7 @@ def exact_gate_marginals(model: nn.Sequential, x: torch.Tensor, temperature: flo
     μ_{l-1}(h_{l-1} | ...)``, carried out recursively over the joint states of all lower layers.  The cost grows
     as ``2^(n_1 + ... + n_l)``: only for tiny networks.  Returns one (N, 2^{n_l}) tensor per gate layer.
     """
-    linears = hidden_linears(model)
+    linears = mlp_linears(model)
     total_states = 2 ** sum(linear.out_features for linear in linears[:-1])
     if total_states > 2**22:
         raise ValueError(f"exact marginals need {total_states} joint gate states; use a smaller network")
