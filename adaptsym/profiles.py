@@ -71,6 +71,31 @@ def _umwelt_parameters() -> dict[str, dict[str, Any]]:
     return {"smoke": smoke, "quick": quick, "paper": paper}
 
 
+def _stochastic_parameters() -> dict[str, dict[str, Any]]:
+    quick = {
+        "dataset": "fashion-mnist",
+        "positive": [0, 2, 4, 6],  # classes labelled +1 (tops); the rest -1
+        "pca_k": 10,
+        "n_train": 2000,
+        "n_test": 500,
+        "hidden": [32, 32],  # hidden widths of the network sampled and trained
+        "temperatures": [3.0, 1.0, 0.3, 0.1, 0.03, 0.01, 0.003, 0.001, 3e-4, 1e-4, 1e-5, 1e-6, 1e-8],
+        "n_samples": 200,  # stochastic networks drawn per input and temperature
+        "n_draws": 5,  # E-steps per temperature for the gradient gap
+        "em_depths": [1, 2, 3, 4],  # numbers of hidden layers of the random networks in the EM identity
+        "train_temperatures": [1.0, 0.3, 0.1, 0.03],  # temperatures of stochastic training (besides T = 0)
+        "train_epochs": 30,
+        "lr": 0.05,
+        "batch_size": 100,
+        "seed": 0,
+    }
+    smoke = dict(quick, n_train=300, n_test=100, temperatures=[1.0, 0.1, 0.01, 1e-3, 1e-4, 1e-6, 1e-8],
+                 n_samples=20, n_draws=2, em_depths=[1, 3], train_temperatures=[1.0, 0.03], train_epochs=3)
+    paper = dict(quick, n_train=60000, n_test=2000, hidden=[256, 256], n_samples=1000, n_draws=20,
+                 train_epochs=100)
+    return {"smoke": smoke, "quick": quick, "paper": paper}
+
+
 def _circuits_parameters() -> dict[str, dict[str, Any]]:
     quick = {
         "dataset": "fashion-mnist",
@@ -104,6 +129,8 @@ def _circuits_parameters() -> dict[str, dict[str, Any]]:
 
 CHAPTERS: tuple[Chapter, ...] = (
     Chapter(1, "umwelt", "The Umwelt formalism", "notebooks/01_umwelt.py", _umwelt_parameters()),
+    Chapter(2, "stochastic", "The stochastic definition of DNNs", "notebooks/02_stochastic.py",
+            _stochastic_parameters()),
     Chapter(3, "circuits", "Circuits and the feedback-control loop", "notebooks/03_circuits.py",
             _circuits_parameters()),
 )

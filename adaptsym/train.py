@@ -6,20 +6,28 @@ and a fingerprint of its data; it lives in ``<root>/<model>-<key>/`` and holds:
 
 - ``config.json``: the config and the data fingerprint the key was computed from;
 - ``history.json``: one entry per epoch (epoch 0 = initialisation, lr None) with the learning
-  rate used in that epoch, the train hinge loss and accuracy and, if given, the test ones;
+  rate used in that epoch, the train hinge loss and accuracy and, if given, the test ones (always
+  of the deterministic ReLU network) and, for stochastic training, ``train_stochastic_loss``;
 - ``snap-<epoch>.pt``: model weights at each of ``config.snapshot_epochs``;
 - ``checkpoint.pt``: everything needed to continue (weights, optimizer, scheduler, history and the
-  state of the generator that shuffles minibatches), rewritten atomically after every epoch;
+  state of the generators that shuffle minibatches and sample gates), rewritten atomically after
+  every epoch;
 - ``complete.json``: the marker of a finished run, which is then reused without training.
 
-Because minibatch shuffling draws from its own checkpointed generator and nothing else draws
-random numbers, a run resumed from its checkpoint ends with bit-identical weights and history to
-an uninterrupted one (on the CPU).
+Stochastic training (``temperature > 0``) is Li's generalised EM reading of training (§II.2): each
+minibatch's forward pass samples the gates at that temperature (E-step, :mod:`adaptsym.stochastic`),
+and the weights step along the risk gradient with those gates fixed (M-step).  ``temperature = 0``
+is plain backpropagation through the ReLU network.
+
+Because minibatch shuffling and gate sampling draw from their own checkpointed generators and
+nothing else draws random numbers, a run resumed from its checkpoint ends with bit-identical
+weights and history to an uninterrupted one (on the CPU).
 """
 
 import dataclasses
 import hashlib
 import json
+import math
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -31,6 +39,7 @@ from torch import nn
 from adaptsym.device import resolve_device
 from adaptsym.models import accuracy, hinge_loss, relu_mlp, vgg_cnn
 from adaptsym.progress import progress_bar
+from adaptsym.stochastic import with_stochastic_gates
 from adaptsym.storage import atomic_write, atomic_write_json, cache_root
 
 MODELS = ("mlp", "cnn")
@@ -48,6 +57,8 @@ class TrainConfig:
     ``channels``, ``image_size`` and ``convs_per_block`` (see :func:`adaptsym.models.vgg_cnn`).
     ``batch_size=None`` trains full batch. ``snapshot_epochs`` lists the epochs whose weights are
     saved, 0 being the initialisation. ``data_key`` names the data set (e.g. a task description).
+    ``temperature > 0`` trains the stochastic network whose gates are sampled at that temperature
+    (generalised EM, Li §II.2); 0 trains the ReLU network.
     """
 
     model: str
@@ -67,6 +78,7 @@ class TrainConfig:
     snapshot_epochs: tuple[int, ...] = (0,)
     dtype: str = "float32"
     data_key: str = ""
+    temperature: float = 0.0
 
     def __post_init__(self):
         for name in ("widths", "channels", "snapshot_epochs"):
@@ -89,6 +101,9 @@ class TrainConfig:
             )
         if self.optimizer == "adam" and self.momentum:
             raise ValueError("momentum is an 'sgd' setting; Adam has its own moment estimates")
+        object.__setattr__(self, "temperature", float(self.temperature))
+        if not (math.isfinite(self.temperature) and self.temperature >= 0):
+            raise ValueError(f"temperature must be a finite number >= 0 (0 = ReLU network); got {self.temperature}")
         if any(e < 0 or e > self.epochs for e in self.snapshot_epochs):
             raise ValueError(f"snapshot_epochs must lie in [0, epochs={self.epochs}]; got {self.snapshot_epochs}")
 
@@ -249,8 +264,9 @@ def _prepare_data(
 
 @dataclass
 class _Training:
-    """A run in progress: the network, its optimizer and schedule, the minibatch generator and the
-    history so far; exactly what a checkpoint saves and restores."""
+    """A run in progress: the network, its optimizer and schedule, the minibatch generator, the gate
+    generator (stochastic training only) and the history so far; exactly what a checkpoint saves and
+    restores."""
 
     path: Path
     config: TrainConfig
@@ -258,6 +274,7 @@ class _Training:
     optimizer: torch.optim.Optimizer
     scheduler: torch.optim.lr_scheduler.LRScheduler
     shuffler: torch.Generator
+    gate_sampler: torch.Generator | None
     history: list[dict[str, Any]]
 
     @classmethod
@@ -266,17 +283,21 @@ class _Training:
         model = model_from_config(config, device)
         optimizer = _optimizer(config, model)
         shuffler = torch.Generator().manual_seed(config.seed)
-        return cls(path, config, model, optimizer, _scheduler(config, optimizer), shuffler, [])
+        gate_sampler = torch.Generator(device).manual_seed(config.seed) if config.temperature else None
+        return cls(path, config, model, optimizer, _scheduler(config, optimizer), shuffler, gate_sampler, [])
 
     def state_dict(self) -> dict[str, Any]:
         """Everything needed to continue bit-identically (weights copied to the CPU)."""
-        return {
+        state = {
             "model": {k: v.detach().cpu().clone() for k, v in self.model.state_dict().items()},
             "optimizer": self.optimizer.state_dict(),
             "scheduler": self.scheduler.state_dict(),
             "shuffler": self.shuffler.get_state(),
             "history": self.history,
         }
+        if self.gate_sampler is not None:
+            state["gate_sampler"] = self.gate_sampler.get_state()
+        return state
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Continue from a checkpoint written by :meth:`end_epoch`."""
@@ -284,29 +305,46 @@ class _Training:
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
         self.shuffler.set_state(state["shuffler"])
+        if self.gate_sampler is not None:
+            self.gate_sampler.set_state(state["gate_sampler"])
         self.history = state["history"]
 
     def epoch(
         self, train: tuple[torch.Tensor, torch.Tensor], test: tuple[torch.Tensor, torch.Tensor] | None
     ) -> dict[str, Any]:
-        """Train one epoch at the scheduled learning rate, step the schedule, record the epoch."""
+        """Train one epoch at the scheduled learning rate, step the schedule, record the epoch.
+
+        With a temperature the forward passes go through the stochastic network (sampled gates), whose
+        weights are the model's; the mean of its minibatch losses is recorded as ``train_stochastic_loss``.
+        """
         lr = self.optimizer.param_groups[0]["lr"]
-        _train_epoch(self.config, self.model, self.optimizer, self.shuffler, *train)
+        network = self.model
+        if self.gate_sampler is not None:
+            network = with_stochastic_gates(self.model, self.config.temperature, self.gate_sampler)
+        loss = _train_epoch(self.config, network, self.optimizer, self.shuffler, *train)
         self.scheduler.step()
-        return self.end_epoch(train, test, lr)
+        return self.end_epoch(train, test, lr, loss if self.gate_sampler is not None else None)
 
     def end_epoch(
-        self, train: tuple[torch.Tensor, torch.Tensor], test: tuple[torch.Tensor, torch.Tensor] | None, lr: float | None
+        self,
+        train: tuple[torch.Tensor, torch.Tensor],
+        test: tuple[torch.Tensor, torch.Tensor] | None,
+        lr: float | None,
+        stochastic_loss: float | None = None,
     ) -> dict[str, Any]:
         """Record the epoch just finished (0 = initialisation): history, snapshot, then checkpoint.
 
-        The checkpoint is written last, so a crash in between only repeats this epoch on resume.
+        Losses and accuracies are those of the deterministic ReLU network with the current weights;
+        stochastic training adds ``train_stochastic_loss`` (None at epoch 0).  The checkpoint is
+        written last, so a crash in between only repeats this epoch on resume.
         """
         epoch = len(self.history)
         entry: dict[str, Any] = {"epoch": epoch, "lr": lr}
         entry["train_loss"], entry["train_accuracy"] = _evaluate(self.model, *train, self.config.batch_size)
         if test is not None:
             entry["test_loss"], entry["test_accuracy"] = _evaluate(self.model, *test, self.config.batch_size)
+        if self.gate_sampler is not None:
+            entry["train_stochastic_loss"] = stochastic_loss
         self.history.append(entry)
         state = self.state_dict()
         if epoch in self.config.snapshot_epochs:
@@ -338,15 +376,22 @@ def _train_epoch(
     shuffler: torch.Generator,
     x: torch.Tensor,
     y: torch.Tensor,
-) -> None:
-    """One pass of gradient steps on the hinge risk (Li eqs. 12-13); minibatches drawn by ``shuffler``."""
+) -> float:
+    """One pass of gradient steps on the hinge risk (Li eqs. 12-13); minibatches drawn by ``shuffler``.
+
+    Returns the mean over the epoch's examples of the loss of the forward pass each was trained with.
+    """
     n = len(x)
     full_batch = config.batch_size is None or config.batch_size >= n
     order = torch.arange(n) if full_batch else torch.randperm(n, generator=shuffler)
+    total = torch.zeros((), dtype=x.dtype, device=x.device)
     for batch in order.to(x.device).split(n if full_batch else config.batch_size):
         optimizer.zero_grad()
-        hinge_loss(model(x[batch]), y[batch]).backward()
+        loss = hinge_loss(model(x[batch]), y[batch])
+        loss.backward()
         optimizer.step()
+        total += loss.detach() * len(batch)
+    return total.item() / n
 
 
 @torch.no_grad()

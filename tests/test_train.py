@@ -7,7 +7,9 @@ import pytest
 import torch
 
 import adaptsym.train as train_module
-from adaptsym.train import Run, TrainConfig, model_from_config, train_run
+from adaptsym import stochastic
+from adaptsym.models import hinge_loss
+from adaptsym.train import Run, TrainConfig, model_from_config, run_key, train_run
 
 CONFIG = TrainConfig(
     model="mlp",
@@ -24,6 +26,7 @@ CONFIG = TrainConfig(
     data_key="teacher-5d",
 )
 ADAM = dataclasses.replace(CONFIG, optimizer="adam", momentum=0.0, lr=0.01, lr_schedule="constant", batch_size=10)
+STOCHASTIC = dataclasses.replace(CONFIG, temperature=0.5)
 
 
 def teacher_data(n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -82,7 +85,7 @@ def test_finished_run_is_reused_without_training(data, tmp_path, monkeypatch):
     assert (second.path / "checkpoint.pt").stat().st_mtime_ns == stamp
 
 
-@pytest.mark.parametrize("config", [CONFIG, ADAM], ids=["sgd-momentum-cosine", "adam"])
+@pytest.mark.parametrize("config", [CONFIG, ADAM, STOCHASTIC], ids=["sgd-momentum-cosine", "adam", "stochastic"])
 def test_resume_after_stop_is_bit_identical(config, data, tmp_path):
     stopped = train(config, data, tmp_path / "a", stop_after_epoch=3)
     assert not stopped.complete and len(stopped.history) == 4 and stopped.snapshot_epochs == (0, 3)
@@ -135,11 +138,47 @@ def test_run_directory_depends_on_config_and_data(data, tmp_path):
     assert len({base, other_lr, other_data}) == 3 and same == base
 
 
-def test_cnn_runs(tmp_path):
+def test_temperature_is_part_of_the_run_key():
+    assert run_key(STOCHASTIC, "fp") != run_key(CONFIG, "fp")
+
+
+def test_stochastic_training_is_generalised_em_evaluated_on_the_relu_network(data, tmp_path):
+    """One epoch by hand: E-step (gates sampled at T with the run's gate generator), then an SGD step along
+    the M-step gradient with those gates fixed; the history evaluates the deterministic ReLU network."""
+    config = dataclasses.replace(STOCHASTIC, momentum=0.0, lr_schedule="constant", epochs=1, snapshot_epochs=())
+    run = train(config, data, tmp_path)
+    x, y = data
+    model = model_from_config(config, "cpu")
+    shuffler, gate_sampler = (torch.Generator().manual_seed(config.seed) for _ in range(2))
+    losses = []
+    for batch in torch.randperm(len(x), generator=shuffler).split(config.batch_size):
+        gates = stochastic.e_step(model, x[batch], config.temperature, gate_sampler)
+        gradient = stochastic.m_step_gradient(model, x[batch], y[batch], gates)
+        losses.append(hinge_loss(stochastic.gated_forward(model, x[batch], gates), y[batch]).item() * len(batch))
+        with torch.no_grad():
+            for weight, g in zip(model.parameters(), gradient):
+                weight -= config.lr * g
+    trained = run.model(device="cpu").state_dict()
+    assert all((trained[k] - v).abs().max() <= 1e-12 for k, v in model.state_dict().items())
+    first, last = run.history
+    assert first["train_stochastic_loss"] is None
+    assert last["train_stochastic_loss"] == pytest.approx(sum(losses) / len(x), rel=1e-12)
+    with torch.no_grad():
+        relu_loss = hinge_loss(model(x), y).item()
+    assert last["train_loss"] == pytest.approx(relu_loss, rel=1e-12)
+    assert last["train_loss"] != last["train_stochastic_loss"]
+    deterministic = train(dataclasses.replace(config, temperature=0.0), data, tmp_path)
+    assert "train_stochastic_loss" not in deterministic.history[-1]
+    assert not torch.equal(deterministic.model(device="cpu")[0].weight, model[0].weight)
+
+
+@pytest.mark.parametrize("temperature", [0.0, 0.3])
+def test_cnn_runs(temperature, tmp_path):
     g = torch.Generator().manual_seed(3)
     x = torch.randn(12, 1, 4, 4, generator=g)
     y = torch.sign(x.sum((1, 2, 3)))
-    config = TrainConfig(model="cnn", in_channels=1, channels=(2,), image_size=4, epochs=2, snapshot_epochs=(2,))
+    config = TrainConfig(model="cnn", in_channels=1, channels=(2,), image_size=4, epochs=2, snapshot_epochs=(2,),
+                         temperature=temperature)
     run = train(config, (x, y), tmp_path)
     assert run.path.name.startswith("cnn-") and run.model(device="cpu")(x).shape == (12, 1)
 
@@ -158,6 +197,8 @@ def test_cnn_runs(tmp_path):
         (dict(batch_size=0), "positive"),
         (dict(optimizer="adam"), "momentum"),
         (dict(snapshot_epochs=(7,)), r"snapshot_epochs must lie in \[0, epochs=6\]"),
+        (dict(temperature=-0.1), "temperature must be a finite number >= 0"),
+        (dict(temperature=float("nan")), "temperature must be a finite number >= 0"),
     ],
 )
 def test_config_rejects_bad_settings(changes, message):
