@@ -85,15 +85,24 @@ def load_claims(paths: Iterable[str | Path]) -> list[dict]:
 
 
 def claims_markdown(records: list[dict]) -> str:
-    """A Markdown table of claims, grouped by chapter, for the book's claims page."""
+    """The claims page: a verdict count, then per chapter its profile, its data sets and a table of claims.
+
+    Data sets are listed once per chapter and referred to in the table by a short label (D1, D2, ...).
+    """
     if not records:
         return "No chapter has recorded a claim yet.\n"
     counts = {v: sum(r["verdict"] == v for r in records) for v in VERDICTS}
-    lines = [", ".join(f"{n} {v}" for v, n in counts.items()) + f" (of {len(records)} claims).", ""]
-    lines += ["| chapter | claim | paper | measured | verdict | profile | data |",
-              "| --- | --- | --- | --- | --- | --- | --- |"]
-    for r in records:
-        measured = format_value(r["measured"]) + (f" ({r['detail']})" if r.get("detail") else "")
-        cells = [r["chapter"], r["name"], r["paper"], measured, f"**{r['verdict']}**", r["profile"], r["dataset"]]
-        lines.append("| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |")
+    lines = [", ".join(f"{n} {v}" for v, n in counts.items()) + f" (of {len(records)} claims)."]
+    for chapter in dict.fromkeys(r["chapter"] for r in records):
+        rows = [r for r in records if r["chapter"] == chapter]
+        datasets = list(dict.fromkeys(r["dataset"] for r in rows))
+        labels = {d: f"D{k}" for k, d in enumerate(datasets, start=1)}
+        profiles = ", ".join(dict.fromkeys(r["profile"] for r in rows))
+        lines += ["", f"## Chapter {chapter}", "", f"Profile: `{profiles}`.  Data: "
+                  + "; ".join(f"{labels[d]} = {d}" for d in datasets) + ".", "",
+                  "| claim | paper | measured | verdict | data |", "| --- | --- | --- | --- | --- |"]
+        for r in rows:
+            measured = format_value(r["measured"]) + (f" ({r['detail']})" if r.get("detail") else "")
+            cells = [r["name"], r["paper"], measured, f"**{r['verdict']}**", labels[r["dataset"]]]
+            lines.append("| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |")
     return "\n".join(lines) + "\n"

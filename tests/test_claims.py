@@ -28,14 +28,20 @@ def test_numpy_values_are_stored_as_plain_numbers(tmp_path):
     assert [r["measured"] for r in records] == [0.25, [1, 2]]
 
 
-def test_markdown_table_counts_verdicts_and_escapes_pipes():
-    records = [dict(chapter="1", name="a|b", paper="x", measured=1e-9, verdict="agrees", profile="quick",
-                    dataset="d", detail=""),
-               dict(chapter="1", name="c", paper="y", measured=2.0, verdict="disagrees", profile="quick",
-                    dataset="d", detail="why")]
+def test_markdown_page_counts_verdicts_groups_by_chapter_and_labels_data_sets():
+    def record(chapter, name, measured, verdict, dataset, detail=""):
+        return dict(chapter=chapter, name=name, paper="p", measured=measured, verdict=verdict, profile="quick",
+                    dataset=dataset, detail=detail)
+
+    records = [record("1 a", "x|y", 1e-9, "agrees", "none"), record("1 a", "c", 2.0, "disagrees", "MNIST", "why"),
+               record("2 b", "d", 3, "inconclusive", "MNIST")]
     text = claims_markdown(records)
-    assert text.startswith("1 agrees, 1 disagrees, 0 inconclusive (of 2 claims).")
-    assert "a\\|b" in text and "1.000e-09" in text and "2 (why)" in text
+    assert text.startswith("1 agrees, 1 disagrees, 1 inconclusive (of 3 claims).")
+    assert "## Chapter 1 a" in text and "## Chapter 2 b" in text
+    assert "Data: D1 = none; D2 = MNIST." in text
+    assert "| x\\|y | p | 1.000e-09 | **agrees** | D1 |" in text
+    assert "| c | p | 2 (why) | **disagrees** | D2 |" in text
+    assert "| d | p | 3 | **inconclusive** | D1 |" in text
     assert claims_markdown([]).startswith("No chapter")
 
 
