@@ -150,10 +150,12 @@ ledger.record("within-layer Hessian blocks of T vanish", "no circuit passes two 
 # The hinge risk is ``R = E[max(0, 1 − y Σ_i Ψ_i(x))]`` (eq. 12).  Gradient descent on it (eq. 13) is the
 # loop: circuits compute ``T``, the label feeds back through ``−y`` on every example whose margin is below 1,
 # and every circuit through a changed weight moves.  We run full-batch gradient descent and look at the
-# circuits signed by the label, ``yΨ_i(x)``, at several snapshots.  As the risk falls, the margin ``yT(x)`` —
+# circuits signed by the label, ``yΨ_i(x)``, at several snapshots.  As the risk falls the margin ``yT(x)`` —
 # the sum over circuits — passes 1, yet the circuits themselves stay almost symmetric: about half of the open
-# ones still point against the label, and their mean moves by only a few percent of their spread.  The
-# output is built from a small asymmetry summed over many circuits.
+# ones still point against the label.  The second panel shows what the loop does to their distribution,
+# measured in bins that hold equal mass at initialisation: mass leaves the centre for *both* tails (the
+# weights grow), the positive tail gaining a little more.  The mean moves by only a few percent of the
+# spread (third panel): the output is a small asymmetry summed over many circuits.
 
 # %%
 config = TrainConfig(model="mlp", widths=(pca_k, *loop_hidden, 1), optimizer="sgd", lr=loop_lr,
@@ -172,18 +174,28 @@ for epoch in loop_snapshots:
     model = run.model(epoch)
     signed[epoch] = torch.stack([y * circuits.enumerate_circuits(model, x) for x, y in zip(x_check, y_check)])
 history = run.history
-fig, (ax_risk, ax_dist, ax_margin) = panels(3)
+fig, (ax_risk, ax_shift, ax_dist, ax_margin) = panels(4, width=3.0)
 ax_risk.semilogy([h["epoch"] for h in history], [h["train_loss"] for h in history], label="train")
 ax_risk.semilogy([h["epoch"] for h in history], [h["test_loss"] for h in history], label="test")
 ax_risk.plot(loop_snapshots, [history[e]["train_loss"] for e in loop_snapshots], "ko", ms=4)
 ax_risk.set(xlabel="gradient step", ylabel="hinge risk", title="the loop (eq. 13)")
 ax_risk.legend()
-asymmetry = [(signed[e][signed[e] != 0].mean() / signed[e][signed[e] != 0].std()).item() for e in loop_snapshots]
+open_values = {e: signed[e][signed[e] != 0].numpy() for e in loop_snapshots}
+levels = np.linspace(0, 1, 21)
+edges = np.quantile(open_values[loop_snapshots[0]], levels)  # 20 bins of equal mass at step 0
+edges[0], edges[-1] = -np.inf, np.inf
+colours = plt.cm.viridis(np.linspace(0, 1, len(loop_snapshots)))
+for c, epoch in zip(colours[1:], loop_snapshots[1:]):
+    mass = np.histogram(open_values[epoch], edges)[0] / open_values[epoch].size
+    ax_shift.stairs(mass - 1 / 20, levels, color=c, label=f"step {epoch}")
+ax_shift.axhline(0, color="k", lw=0.6)
+ax_shift.set(xlabel="quantile bin of yΨ at step 0", ylabel="mass − mass at step 0", title="distribution shift")
+ax_shift.legend(fontsize=7)
+asymmetry = [(v.mean() / v.std()).item() for v in open_values.values()]
 ax_dist.plot(loop_snapshots, asymmetry, "o-")
-ax_dist.set(xlabel="gradient step", ylabel="mean / std of yΨ", title="open circuits: shift vs spread")
+ax_dist.set(xlabel="gradient step", ylabel="mean / std of yΨ", title="shift vs spread")
 ax_margin.plot(loop_snapshots, [signed[e].sum(1).mean().item() for e in loop_snapshots], "o-", label="mean yT(x)")
-ax_margin.plot(loop_snapshots, [(signed[e] > 0).sum(1).float().mean().item() / (signed[e] != 0).sum(1).float().mean().item()
-                                for e in loop_snapshots], "s-", label="fraction yΨ > 0")
+ax_margin.plot(loop_snapshots, [(v > 0).mean() for v in open_values.values()], "s-", label="fraction yΨ > 0")
 ax_margin.axhline(1, color="k", lw=0.6)
 ax_margin.set(xlabel="gradient step", title="the assembly")
 ax_margin.legend()
