@@ -407,6 +407,11 @@ class Configurations:
         """The configurations as weight matrices (M, out, in)."""
         return unflatten_configurations(self.weights, self.widths)
 
+    def above(self, threshold: float) -> "Configurations":
+        """The configurations whose accuracy reaches ``threshold`` (accuracy >= threshold), in order."""
+        keep = self.accuracy >= threshold
+        return Configurations(self.widths, self.weights[keep], self.accuracy[keep], self.network[keep])
+
 
 def _draw_per_network(theta: Sequence[torch.Tensor], n_per_network: int,
                       generator: torch.Generator | int) -> list[torch.Tensor]:
@@ -447,3 +452,14 @@ def initial_configurations(ensemble: Ensemble, n_per_network: int, generator: to
     if ensemble.weights != "binary":
         raise ValueError("initial_configurations needs a binary ensemble (weights='binary')")
     return flatten_configurations(_draw_per_network(ensemble.initial_params, n_per_network, generator)).flatten(0, 1)
+
+
+def network_accuracy(ensemble: Ensemble, x: torch.Tensor, y: torch.Tensor, n_draws: int,
+                     generator: torch.Generator | int) -> torch.Tensor:
+    """Accuracy (E,) of each network as a *binary* network: the mean accuracy of ``n_draws``
+    networks drawn from its fields (as Zou & Huang's code averages 20 draws for appendices F, G).
+    For a real-weight ensemble, the accuracy of its weights (``n_draws`` is not used)."""
+    if ensemble.weights != "binary":
+        return ensemble.accuracy(x, y)
+    draws = draw_configurations(ensemble, x, y, n_draws, 0.0, generator)
+    return draws.accuracy.reshape(ensemble.n_networks, n_draws).mean(1)

@@ -7,8 +7,10 @@ Spins ``s`` take values in {-1, +1}^N and follow the Boltzmann distribution of e
 
 ``J`` symmetric with zero diagonal (so each pair enters once, with coupling ``J_ij``).
 The module holds the forward problem (exact enumeration for small N, belief propagation,
-Metropolis Monte Carlo) and the inverse problem (Boltzmann learning with BP moments, eq. 5;
-pseudolikelihood maximisation, Appendix E). Everything is numpy float64.
+Metropolis Monte Carlo), the inverse problem (Boltzmann learning with BP moments, eq. 5;
+pseudolikelihood maximisation, Appendix E), and the statistics of samples that judge a fit:
+moments and their convergence with ensemble size, three-point correlations with batch-means
+errors (Appendix B). Everything is numpy float64.
 """
 
 import warnings
@@ -198,13 +200,74 @@ def moment_rmse(m_data, C_data, m_model, C_model) -> float:
     return float(np.sqrt(np.mean(dm**2) + np.mean(dC[off] ** 2)))
 
 
+def sample_moments(samples, chunk: int = 65536) -> tuple[np.ndarray, np.ndarray]:
+    """Data moments of Sec. III from ±1 configurations (n, N): m_i = <s_i> and the full pair
+    moments C_ij = <s_i s_j> (C_ii = 1), accumulated in float64 over ``chunk`` rows at a time."""
+    samples = np.asarray(samples)
+    samples = _check_spins(samples, samples.shape[-1])
+    m = np.zeros(samples.shape[1])
+    C = np.zeros((samples.shape[1], samples.shape[1]))
+    for start in range(0, len(samples), chunk):
+        block = samples[start:start + chunk].astype(np.float64)
+        m += block.sum(axis=0)
+        C += block.T @ block
+    return m / len(samples), C / len(samples)
+
+
+def correlation_coefficients(samples) -> np.ndarray:
+    """Pearson correlations (C_ij - m_i m_j) / sqrt((1 - m_i^2)(1 - m_j^2)) of ±1 samples (n, N),
+    with 0 for pairs involving a spin that never changes (and 1 on the diagonal)."""
+    m, C = sample_moments(samples)
+    spread = np.sqrt(np.clip(1.0 - m**2, 0.0, None))
+    scale = np.outer(spread, spread)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        r = np.where(scale > 0, (C - np.outer(m, m)) / scale, 0.0)
+    np.fill_diagonal(r, 1.0)
+    return r
+
+
+def _groups_of(samples: np.ndarray, groups) -> tuple[np.ndarray, np.ndarray]:
+    """Group labels (one per row; default: each row its own group) as indices 0..G-1, and the G labels."""
+    labels = np.arange(len(samples)) if groups is None else np.asarray(groups)
+    if labels.shape != (len(samples),):
+        raise ValueError(f"groups must hold one label per configuration ({len(samples)}), got shape {labels.shape}")
+    unique, index = np.unique(labels, return_inverse=True)
+    return index, unique
+
+
+def moment_convergence(samples, sizes, groups=None, n_repeats: int = 5, seed: int = 0) -> np.ndarray:
+    """How the data moments converge with ensemble size: for each k in ``sizes``, the
+    :func:`moment_rmse` between the moments of k randomly chosen groups and those of all samples,
+    averaged over ``n_repeats`` choices (array of len(sizes)).
+
+    ``groups`` labels each row (e.g. the network a configuration was drawn from); subsets are
+    made of whole groups, so k counts groups. Default: every row is its own group. For independent
+    groups the squared RMSE is sigma^2 (1/k - 1/G) with G groups in all, so at k = G/2 the value
+    estimates the sampling noise of the moments of all G groups.
+    """
+    samples = _check_spins(samples, np.shape(samples)[-1])
+    index, unique = _groups_of(samples, groups)
+    sizes = np.asarray(sizes, dtype=int)
+    if sizes.ndim != 1 or sizes.size == 0 or sizes.min() < 1 or sizes.max() > len(unique):
+        raise ValueError(f"sizes must be a non-empty list of group counts in 1..{len(unique)}, got {sizes.tolist()}")
+    m_all, C_all = sample_moments(samples)
+    rng = np.random.default_rng(seed)
+    rmse = np.zeros(len(sizes))
+    for position, k in enumerate(sizes):
+        for _ in range(n_repeats):
+            chosen = np.isin(index, rng.choice(len(unique), size=k, replace=False))
+            rmse[position] += moment_rmse(*sample_moments(samples[chosen]), m_all, C_all) / n_repeats
+    return rmse
+
+
 @dataclass
 class BoltzmannFit:
     """Result of :func:`fit_boltzmann`.
 
-    ``rmse_history[t]`` is :func:`moment_rmse` after t updates (the last entry belongs to the
-    returned ``J, h``); ``converged`` says it fell below ``tol``; ``bp_converged`` says every BP
-    call along the way reached its fixed point.
+    ``rmse_history[t]`` is :func:`moment_rmse` after t updates; the returned ``J, h`` are those
+    after ``best_step`` updates (the last one, unless learning ran with ``patience``);
+    ``converged`` says the RMSE fell below ``tol``; ``bp_converged`` says every BP call along the
+    way reached its fixed point.
     """
 
     J: np.ndarray
@@ -212,6 +275,7 @@ class BoltzmannFit:
     rmse_history: np.ndarray
     converged: bool
     bp_converged: bool
+    best_step: int = -1
 
 
 def _check_moments(m_data, C_data) -> tuple[np.ndarray, np.ndarray]:
@@ -238,7 +302,8 @@ def _check_learning_finite(step: int, lr: float, *values) -> None:
 
 def fit_boltzmann(m_data, C_data, lr: float = 0.2, max_steps: int = 2000, tol: float = 1e-6,
                   l2: float = 0.0, momentum: float = 0.0, bp_max_iter: int = 1000,
-                  bp_tol: float = 1e-10, damping: float = 0.0, progress: bool = True) -> BoltzmannFit:
+                  bp_tol: float = 1e-10, damping: float = 0.0, patience: int | None = None,
+                  progress: bool = True) -> BoltzmannFit:
     """Boltzmann learning of (J, h) with BP model moments (Zou & Huang eq. 5, Appendix C).
 
     Starts from independent spins, h = atanh(m_data), J = 0, and ascends the log-likelihood:
@@ -249,7 +314,10 @@ def fit_boltzmann(m_data, C_data, lr: float = 0.2, max_steps: int = 2000, tol: f
     The step is stable for lr < 2 / lambda_max, lambda_max the largest eigenvalue of the covariance
     of (s_i, s_i s_j), which grows with N and with the magnetisations: a stalled or rising
     ``rmse_history`` means lr is too large.
-    Stops when :func:`moment_rmse` < ``tol`` or after ``max_steps`` updates. ``C_data`` holds the
+    Stops when :func:`moment_rmse` < ``tol`` or after ``max_steps`` updates. With ``patience``,
+    learning also stops once the RMSE has not improved for ``patience`` updates, and the iterate of
+    lowest RMSE is returned, as the authors' code does (it keeps the best iterate): BP can jump to
+    another fixed point when the couplings grow, after which the RMSE rises. ``C_data`` holds the
     pair moments <s_i s_j> (its diagonal is ignored). Data magnetisations of exactly +-1 are
     clipped slightly inside (-1, 1) for the starting field.
     """
@@ -258,7 +326,10 @@ def fit_boltzmann(m_data, C_data, lr: float = 0.2, max_steps: int = 2000, tol: f
     h = np.arctanh(np.clip(m_data, -_EDGE, _EDGE))
     J = np.zeros((m_data.size, m_data.size))
     velocity_h, velocity_J = np.zeros_like(h), np.zeros_like(J)
+    if patience is not None and patience < 1:
+        raise ValueError(f"patience must be None or a positive number of steps, got {patience}")
     messages, history, bp_ok, converged = None, [], True, False
+    best = (np.inf, 0, h, J)
     bar = progress_bar(total=max_steps, desc="Boltzmann learning", disable=not progress)
     for step in range(max_steps + 1):
         _check_learning_finite(step, lr, h, J)
@@ -269,8 +340,10 @@ def fit_boltzmann(m_data, C_data, lr: float = 0.2, max_steps: int = 2000, tol: f
         history.append(moment_rmse(m_data, C_data, m_model, C_model))
         _check_learning_finite(step, lr, history[-1])
         bar.set_postfix(rmse=f"{history[-1]:.2e}")
+        best = (history[-1], step, h, J) if history[-1] < best[0] else best
         converged = history[-1] < tol
-        if converged or step == max_steps:
+        stalled = patience is not None and step - best[1] >= patience
+        if converged or stalled or step == max_steps:
             break
         velocity_h = momentum * velocity_h + (m_data - m_model)
         velocity_J = momentum * velocity_J + (C_data - C_model - l2 * J) * off
@@ -278,7 +351,9 @@ def fit_boltzmann(m_data, C_data, lr: float = 0.2, max_steps: int = 2000, tol: f
         J = J + lr * velocity_J
         bar.update()
     bar.close()
-    return BoltzmannFit(J, h, np.array(history), converged, bp_ok)
+    if patience is None:
+        return BoltzmannFit(J, h, np.array(history), converged, bp_ok, len(history) - 1)
+    return BoltzmannFit(best[3], best[2], np.array(history), converged, bp_ok, best[1])
 
 
 def _pseudolikelihood_objective(x, samples, l1, l2, batch_size):
@@ -392,3 +467,56 @@ def three_point_correlations(samples, triplets=None, connected: bool = False) ->
         np.einsum("ni,ni,ni->i", x[:, b[:, 0]], x[:, b[:, 1]], x[:, b[:, 2]]) / x.shape[0]
         for b in np.array_split(triplets, max(1, -(-len(triplets) * x.shape[0] // _TRIPLET_CHUNK)))
     ])
+
+
+def random_triplets(n_spins: int, n_triplets: int, seed: int) -> np.ndarray:
+    """``n_triplets`` distinct index triplets i < j < k drawn uniformly from all C(N, 3) of them
+    (all of them, in ``itertools.combinations`` order, if there are no more), an (T, 3) array."""
+    total = n_spins * (n_spins - 1) * (n_spins - 2) // 6
+    if n_spins < 3 or n_triplets < 1:
+        raise ValueError(f"need n_spins >= 3 and n_triplets >= 1, got {n_spins} and {n_triplets}")
+    if n_triplets >= total:
+        return np.fromiter(chain.from_iterable(combinations(range(n_spins), 3)), dtype=np.int64).reshape(-1, 3)
+    rng = np.random.default_rng(seed)
+    found = np.empty((0, 3), dtype=np.int64)
+    while len(found) < n_triplets:
+        draws = np.sort(rng.integers(0, n_spins, size=(2 * n_triplets, 3)), axis=1)
+        draws = draws[(draws[:, 0] < draws[:, 1]) & (draws[:, 1] < draws[:, 2])]
+        found = np.unique(np.concatenate([found, draws]), axis=0)
+    return found[rng.permutation(len(found))[:n_triplets]]
+
+
+def three_point_errors(samples, triplets=None, n_batches: int = 20, connected: bool = False) -> np.ndarray:
+    """Standard errors of :func:`three_point_correlations` (same ``triplets`` and ``connected``)
+    by batch means.
+
+    The rows are cut into ``n_batches`` contiguous blocks of (nearly) equal size, the three-point
+    correlations computed on each, and the error is std(block values) / sqrt(n_batches). Rows
+    that are correlated with their neighbours (configurations drawn from the same network, or
+    successive Monte Carlo records) then count as the blocks they fill, not as independent rows.
+    """
+    samples = _check_spins(samples, np.shape(samples)[-1])
+    if not 2 <= n_batches <= len(samples):
+        raise ValueError(f"n_batches must lie in 2..{len(samples)} (the number of samples), got {n_batches}")
+    blocks = np.stack([three_point_correlations(block, triplets, connected)
+                       for block in np.array_split(samples, n_batches)])
+    return blocks.std(axis=0, ddof=1) / np.sqrt(n_batches)
+
+
+def fraction_predicted(data, model, data_error, model_error, k: float = 2.0) -> float:
+    """Fraction of statistics the model predicts within ``k`` combined standard errors:
+    |data - model| <= k sqrt(data_error^2 + model_error^2) (our criterion for Fig. 12 of Zou &
+    Huang, whose own threshold is lost from our copy of the text)."""
+    data, model = np.asarray(data, dtype=np.float64), np.asarray(model, dtype=np.float64)
+    if data.shape != model.shape:
+        raise ValueError(f"data and model must have the same shape, got {data.shape} and {model.shape}")
+    return float(np.mean(np.abs(data - model) <= k * np.hypot(data_error, model_error)))
+
+
+def pair_couplings(J) -> np.ndarray:
+    """The couplings J_ij, i < j, of a model (each pair once): the entries of the histograms of
+    Zou & Huang Figs. 3(a), 3(d) and 4."""
+    J = np.asarray(J, dtype=np.float64)
+    if J.ndim != 2 or J.shape[0] != J.shape[1]:
+        raise ValueError(f"J must be a square (N, N) matrix, got shape {J.shape}")
+    return J[np.triu_indices(len(J), 1)]

@@ -127,12 +127,78 @@ def _circuits_parameters() -> dict[str, dict[str, Any]]:
     return {"smoke": smoke, "quick": quick, "paper": paper}
 
 
+def _ising_parameters() -> dict[str, dict[str, Any]]:
+    quick = {
+        "dataset": "fashion-mnist",  # the paper's Fig. 16 data set; the paper profile uses MNIST
+        "pca_k": 20,
+        "hidden": 15,  # deep scenarios: pca_k-hidden-hidden-10 (675 weights); shallow: pca_k-10
+        "n_train": None,  # training images of the under-parameterised and shallow scenarios (None: all)
+        "n_train_over": 500,  # the over-parameterised scenario: fewer examples than weights
+        "n_test": 2000,  # test images that measure (and threshold) accuracies
+        "n_networks": 512,  # networks trained per scenario
+        "epochs": {"under": 2, "over": 100, "shallow": 2},
+        "lr": 0.3,
+        "draws_per_network": 16,  # binary networks drawn from each network's fields
+        "threshold_quantile": 0.2,  # keep draws at or above this quantile of their test accuracy
+        "fit_regions": ["LB", "ITR", "RB"],  # regions of the deep nets fitted (the shallow net: FULL)
+        "fit_lr": 0.002,
+        "fit_momentum": 0.9,
+        "fit_steps": 300,
+        "fit_patience": 10,
+        "bp_damping": 0.5,
+        "bp_max_iter": 100,
+        "pl_scenarios": ["under"],
+        "pl_samples": 2048,  # configurations the pseudolikelihood sees (every row of a network is near-identical)
+        "pl_l1": 0.01,
+        "pl_max_iter": 300,
+        "mc_samples": 4000,
+        "mc_chains": 200,
+        "mc_burn_in": 500,
+        "mc_thin": 5,
+        "n_triplets": 20000,
+        "subset_samples": 8192,  # configurations (spread over the networks) in Figs. 3c and 12
+        "error_batches": 20,  # batch-means blocks for the standard errors of three-point correlations
+        "criterion_k": 2.0,  # predicted: |data - model| <= k combined standard errors
+        "convergence_sizes": [8, 16, 32, 64, 128, 256],  # networks in the subsets of the convergence curve
+        "convergence_repeats": 5,
+        "tsne_points": 300,
+        "depth_widths": [2, 5, 10, 15, 30],  # appendix G
+        "depth_n_train": None,
+        "depth_epochs": 2,
+        "depth_networks": 8,
+        "dd_widths": [1, 2, 4, 8, 16, 32, 64, 128],  # appendix F
+        "dd_n_train": 500,
+        "dd_epochs": 150,
+        "dd_batch_size": 100,
+        "dd_networks": 4,
+        "dd_lr_real": 0.01,
+        "seed": 0,
+    }
+    smoke = dict(quick, n_train=2000, n_test=500, n_networks=16, epochs={"under": 1, "over": 5, "shallow": 1},
+                 draws_per_network=4, fit_steps=20, fit_patience=5, bp_max_iter=50, pl_samples=64, pl_max_iter=20,
+                 mc_samples=400, mc_chains=20, mc_burn_in=50, mc_thin=2, n_triplets=500, error_batches=4,
+                 convergence_sizes=[2, 4, 8], convergence_repeats=2, tsne_points=16, depth_widths=[2, 15],
+                 depth_n_train=1000, depth_epochs=1, depth_networks=2, dd_widths=[2, 8], dd_n_train=200,
+                 dd_epochs=5, dd_networks=2)
+    paper = dict(quick, dataset="mnist", n_test=None, n_networks=20000, epochs={"under": 20, "over": 600, "shallow": 20},
+                 draws_per_network=100, fit_regions=["LB", "ITR", "RB", "FULL"], fit_steps=500, bp_max_iter=1000,
+                 pl_scenarios=["under", "over"], pl_samples=20000, pl_max_iter=500, mc_samples=20000,
+                 mc_burn_in=2000, mc_thin=10, n_triplets=50000, subset_samples=100000, convergence_sizes=[100, 300, 1000, 3000, 10000],
+                 convergence_repeats=2, tsne_points=1000, depth_widths=[1, 2, 5, 10, 15, 20, 30, 50],
+                 depth_n_train=None, depth_epochs=50, depth_networks=10,
+                 dd_widths=[1, 2, 4, 8, 12, 16, 24, 32, 48, 64, 128], dd_n_train=1000, dd_epochs=1000,
+                 dd_networks=10)
+    return {"smoke": smoke, "quick": quick, "paper": paper}
+
+
 CHAPTERS: tuple[Chapter, ...] = (
     Chapter(1, "umwelt", "The Umwelt formalism", "notebooks/01_umwelt.py", _umwelt_parameters()),
     Chapter(2, "stochastic", "The stochastic definition of DNNs", "notebooks/02_stochastic.py",
             _stochastic_parameters()),
     Chapter(3, "circuits", "Circuits and the feedback-control loop", "notebooks/03_circuits.py",
             _circuits_parameters()),
+    Chapter(7, "ising", "Binary networks and the data-driven Ising model", "notebooks/07_ising.py",
+            _ising_parameters()),
 )
 
 

@@ -18,6 +18,7 @@ from adaptsym.binary import (
     mean_field_forward,
     mean_weights,
     n_weights,
+    network_accuracy,
     network_seeds,
     order_seed_of,
     preactivation_moments,
@@ -204,6 +205,25 @@ def test_threshold_keeps_exactly_the_configurations_reaching_it(trained, task):
                                best_only=True)
     per_network = everything.accuracy.view(4, 30).max(1).values
     assert torch.equal(best.accuracy, per_network[per_network >= threshold])
+
+
+def test_above_keeps_the_configurations_reaching_the_threshold(trained, task):
+    everything = draw_configurations(trained, *task[2:], n_per_network=30, threshold=0.0, generator=11)
+    threshold = everything.accuracy.median().item()
+    kept = draw_configurations(trained, *task[2:], n_per_network=30, threshold=threshold, generator=11)
+    above = everything.above(threshold)
+    assert above.widths == kept.widths
+    for field in ("weights", "accuracy", "network"):
+        assert torch.equal(getattr(above, field), getattr(kept, field))
+
+
+def test_network_accuracy_averages_the_draws_of_each_network(trained, task):
+    _, _, x_test, y_test = task
+    draws = sample_weights(trained.params, 7, generator=5)  # (7, E, out, in): the same uniforms
+    expected = binary_accuracy(draws, x_test, y_test).mean(0)
+    assert torch.allclose(network_accuracy(trained, x_test, y_test, 7, generator=5), expected, rtol=0, atol=1e-12)
+    real = train_ensemble((20, 10), *task, n_networks=2, epochs=1, weights="real", **F64)
+    assert torch.equal(network_accuracy(real, x_test, y_test, 7, generator=5), real.accuracy(x_test, y_test))
 
 
 def test_configurations_are_draws_from_the_fields(trained):

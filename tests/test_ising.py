@@ -177,6 +177,87 @@ def test_fit_boltzmann_inverts_bp_moments():
     np.testing.assert_allclose(fit.h, h, atol=1e-7)
 
 
+def test_fit_boltzmann_with_patience_returns_the_best_iterate():
+    """Above the stability limit (lr = 2.5 / largest curvature eigenvalue) the RMSE falls, then
+    rises: with patience the learning stops and hands back the iterate of lowest RMSE."""
+    J, h = random_tree(8, seed=1, magnitude=(0.1, 0.4))
+    states, p = boltzmann_weights(J, h)
+    upper = np.triu_indices(8, 1)
+    statistics = np.column_stack([states, states[:, upper[0]] * states[:, upper[1]]])
+    mean = p @ statistics
+    curvature = (statistics * p[:, None]).T @ statistics - np.outer(mean, mean)
+    m, C = ising.exact_moments(J, h)
+    fit = ising.fit_boltzmann(m, C, lr=2.5 / np.linalg.eigvalsh(curvature)[-1], max_steps=500, tol=1e-12,
+                              patience=5, progress=False)
+    history = fit.rmse_history
+    assert fit.best_step == int(np.argmin(history)) > 0
+    assert len(history) == fit.best_step + 6 and history[-1] > history[fit.best_step]
+    m_fit, C_fit, _ = ising.bp_moments(fit.J, fit.h)
+    assert ising.moment_rmse(m, C, m_fit, C_fit) == pytest.approx(history[fit.best_step], abs=1e-9)
+    plain = ising.fit_boltzmann(m, C, lr=0.1, max_steps=5, progress=False)
+    assert plain.best_step == len(plain.rmse_history) - 1 == 5
+
+
+def test_sample_moments_in_chunks():
+    s = np.random.default_rng(0).choice([-1, 1], size=(11, 4)).astype(np.int8)
+    m, C = ising.sample_moments(s, chunk=3)
+    x = s.astype(float)
+    np.testing.assert_allclose(m, x.mean(0), atol=1e-15)
+    np.testing.assert_allclose(C, np.mean([np.outer(r, r) for r in x], axis=0), atol=1e-15)
+
+
+def test_correlation_coefficients_match_numpy_and_survive_frozen_spins():
+    s = np.random.default_rng(3).choice([-1, 1], size=(50, 5), p=[0.3, 0.7]).astype(np.int8)
+    np.testing.assert_allclose(ising.correlation_coefficients(s), np.corrcoef(s.T.astype(float)), atol=1e-12)
+    s[:, 2] = 1
+    r = ising.correlation_coefficients(s)
+    np.testing.assert_array_equal(r[2, [0, 1, 3, 4]], 0.0)
+    assert r[2, 2] == 1.0 and np.all(np.isfinite(r))
+
+
+def test_moment_convergence_follows_the_sampling_noise():
+    """Independent fair spins: m_i and C_ij of k rows have variance 1/k, so the subset-vs-all
+    squared RMSE is 2 (1/k - 1/n); whole groups of identical rows count as one row."""
+    n, k = 4000, 1000
+    s = np.random.default_rng(1).choice([-1, 1], size=(n, 10)).astype(np.int8)
+    rmse = ising.moment_convergence(s, [k, n], n_repeats=20, seed=0)
+    assert rmse[0] == pytest.approx(np.sqrt(2 * (1 / k - 1 / n)), rel=0.1)
+    assert rmse[1] == 0.0
+    tripled = np.repeat(s[:300], 3, axis=0)
+    grouped = ising.moment_convergence(tripled, [50, 150], groups=np.repeat(np.arange(300), 3), seed=4)
+    np.testing.assert_allclose(grouped, ising.moment_convergence(s[:300], [50, 150], seed=4), atol=1e-15)
+
+
+def test_random_triplets():
+    t = ising.random_triplets(12, 50, seed=0)
+    assert t.shape == (50, 3) and len(np.unique(t, axis=0)) == 50
+    assert np.all((t[:, 0] < t[:, 1]) & (t[:, 1] < t[:, 2])) and t.min() >= 0 and t.max() < 12
+    np.testing.assert_array_equal(t, ising.random_triplets(12, 50, seed=0))
+    assert not np.array_equal(t, ising.random_triplets(12, 50, seed=1))
+    np.testing.assert_array_equal(ising.random_triplets(5, 100, seed=0), list(itertools.combinations(range(5), 3)))
+
+
+def test_three_point_errors_are_batch_means_errors():
+    """Fair independent spins: s_i s_j s_k has variance 1, so the standard error of its mean over
+    n independent rows is 1/sqrt(n); repeating every row 4 times in place must not shrink it."""
+    n = 20000
+    s = np.random.default_rng(2).choice([-1, 1], size=(n, 8)).astype(np.int8)
+    for rows in (s, np.repeat(s, 4, axis=0)):
+        errors = ising.three_point_errors(rows, n_batches=50)
+        assert errors.shape == (56,)
+        assert errors.mean() == pytest.approx(1 / np.sqrt(n), rel=0.05)
+
+
+def test_fraction_predicted_and_pair_couplings():
+    data, model = np.array([0.0, 0.1, 0.5, -0.2]), np.array([0.05, 0.1, 0.0, 0.2])
+    se_data, se_model = np.array([0.03, 0.01, 0.1, 0.1]), np.array([0.04, 0.01, 0.1, 0.1])
+    # combined errors 0.05, 0.0141, 0.1414, 0.1414; |differences| 0.05, 0, 0.5, 0.4
+    assert ising.fraction_predicted(data, model, se_data, se_model, k=1.0) == 0.5
+    assert ising.fraction_predicted(data, model, se_data, se_model, k=3.0) == 0.75
+    J = np.array([[0.0, 1.0, 2.0], [1.0, 0.0, 3.0], [2.0, 3.0, 0.0]])
+    np.testing.assert_array_equal(ising.pair_couplings(J), [1.0, 2.0, 3.0])
+
+
 def test_pseudolikelihood_objective_and_gradient():
     rng = np.random.default_rng(0)
     n_spins, l1, l2 = 4, 0.05, 0.3
@@ -335,3 +416,18 @@ def test_invalid_inputs_raise_clear_errors():
         ising.three_point_correlations(samples, triplets=np.array([[0, 1, 4]]))
     with pytest.raises(ValueError, match="n_chains"):
         ising.metropolis_samples(J, h, n_samples=10, n_chains=0, seed=0, progress=False)
+    with pytest.raises(ValueError, match="patience"):
+        ising.fit_boltzmann(m, C, patience=0, progress=False)
+    spins = np.ones((6, 4), dtype=np.int8)
+    with pytest.raises(ValueError, match="group counts in 1..6"):
+        ising.moment_convergence(spins, [7])
+    with pytest.raises(ValueError, match="one label per configuration"):
+        ising.moment_convergence(spins, [2], groups=[0, 1])
+    with pytest.raises(ValueError, match="n_batches must lie in 2..6"):
+        ising.three_point_errors(spins, n_batches=7)
+    with pytest.raises(ValueError, match="n_spins >= 3"):
+        ising.random_triplets(2, 5, seed=0)
+    with pytest.raises(ValueError, match="same shape"):
+        ising.fraction_predicted(np.zeros(3), np.zeros(2), 1.0, 1.0)
+    with pytest.raises(ValueError, match="square"):
+        ising.pair_couplings(np.zeros((2, 3)))
