@@ -655,9 +655,9 @@ for claim in ledger.claims:
 # * **A good BP fit of LB and RB.**  At this scale the learned configurations of the boundary regions fall
 #   into two families along one collective mode (§7.3), and BP-based Boltzmann learning stops near the
 #   independent-spin model there (Fig. 3b: the fitted correlations stay near zero while the data's reach
-#   ±0.6).  The paper reports small fit errors; we do not reproduce them.  A likely cause, not yet tested
-#   here, is the hidden-node permutation symmetry of Appendix J: two families related by relabelling hidden
-#   units would give exactly such a mode, and ranking hidden units before fitting (the paper's §IV.5
-#   procedure) would remove it.
+#   ±0.6).  The paper reports small fit errors; we do not reproduce them.  Candidates, not yet tested here:
+#   the hidden-node permutation symmetry of Appendix J (solutions that differ by relabelling hidden units
+#   mix in the ensemble; the paper's §IV.5 ranks hidden units to control this), and the small number of
+#   independent networks behind our moments.
 # * The entropy landscape, iso-energy curves, TAP free energies and permutation symmetry (Figs. 5–11,
 #   appendices C, H–J) are the subject of the next chapter.
