@@ -655,9 +655,13 @@ for claim in ledger.claims:
 # * **A good BP fit of LB and RB.**  At this scale the learned configurations of the boundary regions fall
 #   into two families along one collective mode (§7.3), and BP-based Boltzmann learning stops near the
 #   independent-spin model there (Fig. 3b: the fitted correlations stay near zero while the data's reach
-#   ±0.6).  The paper reports small fit errors; we do not reproduce them.  Candidates, not yet tested here:
-#   the hidden-node permutation symmetry of Appendix J (solutions that differ by relabelling hidden units
-#   mix in the ensemble; the paper's §IV.5 ranks hidden units to control this), and the small number of
-#   independent networks behind our moments.
+#   ±0.6).  The paper reports small fit errors; we do not reproduce them.  Looking at that mode (quick
+#   profile, under): its LB part is one and the same 20-weight row pattern for all 15 hidden units, with
+#   a sign that splits the networks in two, and its RB part is likewise one column pattern for all
+#   outputs; the two signs go together (correlation 0.90 between the LB and RB projections).  So our
+#   networks come in two *polarities* and their hidden units are nearly copies of each other — a property
+#   of our short, large-step training rather than of the paper's ensemble, and a two-state mixture that a
+#   paramagnetic BP fit cannot represent.  Fixing the polarity of each network before fitting, or training
+#   the ensembles longer with smaller steps, are the next things to try.
 # * The entropy landscape, iso-energy curves, TAP free energies and permutation symmetry (Figs. 5–11,
 #   appendices C, H–J) are the subject of the next chapter.
