@@ -657,8 +657,8 @@ for claim in ledger.claims:
 #   independent-spin model there (Fig. 3b: the fitted correlations stay near zero while the data's reach
 #   ±0.6).  The paper reports small fit errors; we do not reproduce them.  Looking at that mode (quick
 #   profile, under): its LB part is one and the same 20-weight row pattern for all 15 hidden units, with
-#   a sign that splits the networks in two, and its RB part is likewise one column pattern for all
-#   outputs; the two signs go together (correlation 0.90 between the LB and RB projections).  So our
+#   a sign that splits the networks in two, and its RB part moves the 15 weights into each output together,
+#   with an output-dependent sign; the two go together (correlation 0.90 between the LB and RB projections).  So our
 #   networks come in two *polarities* that differ by the same pattern in every hidden unit: a two-state
 #   mixture that a paramagnetic BP fit cannot represent.  It is not an artefact of our large steps: in a
 #   side run of 256 networks trained with learning rate 0.03 for 6 epochs (test accuracy 0.43) the mode was
