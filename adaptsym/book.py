@@ -8,7 +8,6 @@ still render, so failures are detected from papermill itself and make the build 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import subprocess
@@ -21,7 +20,7 @@ from typing import Any, Mapping
 
 from .claims import claims_markdown, load_claims
 from .profiles import CHAPTERS, DEFAULT_PROFILE, REPO_ROOT, Chapter, resolve_parameters
-from .storage import atomic_write_bytes
+from .storage import atomic_write_bytes, json_digest
 
 RUNS_DIR = REPO_ROOT / "build" / "runs"
 PYTHON_KERNEL = {"name": "python3", "language": "python", "display_name": "Python 3"}
@@ -49,8 +48,7 @@ def run_name(ch: Chapter, overrides: Mapping[str, Any] | None) -> str:
     """File stem of an executed chapter: the chapter's stem, plus a hash of the overrides if there are any."""
     if not overrides:
         return ch.stem
-    digest = hashlib.sha256(json.dumps(dict(overrides), sort_keys=True).encode()).hexdigest()[:8]
-    return f"{ch.stem}-{digest}"
+    return f"{ch.stem}-{json_digest(dict(overrides), 8)}"
 
 
 def execute_chapter(ch: Chapter, profile: str = DEFAULT_PROFILE, overrides: Mapping[str, Any] | None = None,

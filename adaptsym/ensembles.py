@@ -9,8 +9,6 @@ reused by the next call with the same inputs. Delete the folder to recompute eve
 """
 
 import dataclasses
-import hashlib
-import json
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -20,7 +18,7 @@ import torch
 
 from adaptsym import binary, ising
 from adaptsym.device import resolve_device
-from adaptsym.storage import atomic_write, cache_root
+from adaptsym.storage import atomic_write, cache_root, json_digest
 from adaptsym.train import data_fingerprint
 
 KEY_DIGITS = 16
@@ -28,8 +26,7 @@ KEY_DIGITS = 16
 
 def cache_key(kind: str, key: Mapping[str, Any]) -> str:
     """File stem ``kind-<first 16 hex digits of sha256(canonical JSON of key)>``."""
-    canonical = json.dumps(dict(key), sort_keys=True, default=str)
-    return f"{kind}-{hashlib.sha256(canonical.encode()).hexdigest()[:KEY_DIGITS]}"
+    return f"{kind}-{json_digest(dict(key), KEY_DIGITS)}"
 
 
 def cached(kind: str, key: Mapping[str, Any], compute: Callable[[], dict], root: str | Path | None = None) -> dict:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
@@ -18,6 +19,12 @@ def cache_root(kind: str) -> Path:
     if (checkout / "pyproject.toml").is_file() and (checkout / "adaptsym").is_dir():
         return checkout / "build" / "cache" / kind
     return Path.home() / ".cache" / "adaptsym" / kind
+
+
+def json_digest(obj: Any, length: int) -> str:
+    """The first ``length`` hex digits of the sha256 of ``obj`` as canonical JSON (sorted keys): a cache key."""
+    canonical = json.dumps(obj, sort_keys=True, default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()[:length]
 
 
 def atomic_write(path: str | os.PathLike, write: Callable[[BinaryIO], Any]) -> Path:

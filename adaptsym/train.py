@@ -40,7 +40,7 @@ from adaptsym.device import resolve_device
 from adaptsym.models import accuracy, hinge_loss, relu_mlp, vgg_cnn
 from adaptsym.progress import progress_bar
 from adaptsym.stochastic import with_stochastic_gates
-from adaptsym.storage import atomic_write, atomic_write_json, cache_root
+from adaptsym.storage import atomic_write, atomic_write_json, cache_root, json_digest
 
 MODELS = ("mlp", "cnn")
 OPTIMIZERS = ("sgd", "adam")
@@ -143,8 +143,7 @@ def data_fingerprint(*tensors: torch.Tensor | None) -> str:
 
 def run_key(config: TrainConfig, fingerprint: str) -> str:
     """First 12 hex digits of the sha256 of the canonical JSON of the config and data fingerprint."""
-    canonical = json.dumps({"config": dataclasses.asdict(config), "data": fingerprint}, sort_keys=True)
-    return hashlib.sha256(canonical.encode()).hexdigest()[:12]
+    return json_digest({"config": dataclasses.asdict(config), "data": fingerprint}, 12)
 
 
 class Run:

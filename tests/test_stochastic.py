@@ -168,7 +168,7 @@ def test_backprop_through_stochastic_gates_is_the_m_step_with_the_gates_it_drew(
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 def test_a_cpu_generator_gives_the_same_gates_for_data_on_cuda():
-    model, (x, y) = net([4, 6, 6, 1]), data(25, 4)
+    model, (x, _) = net([4, 6, 6, 1]), data(25, 4)
     on_cpu = stochastic.e_step(model, x, 0.5, gen(2))
     on_cuda = stochastic.e_step(model.cuda(), x.cuda(), 0.5, gen(2))
     assert all(torch.equal(a, b.cpu()) for a, b in zip(on_cpu, on_cuda))

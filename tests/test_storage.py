@@ -40,3 +40,9 @@ def test_failed_write_keeps_the_old_file(tmp_path):
         storage.atomic_write(target, broken)
     assert target.read_bytes() == b"old"
     assert [p.name for p in tmp_path.iterdir()] == ["x.bin"]
+
+
+def test_json_digest_ignores_key_order_and_sees_every_value():
+    assert storage.json_digest({"a": 1, "b": [2, 3]}, 12) == storage.json_digest({"b": [2, 3], "a": 1}, 12)
+    assert storage.json_digest({"a": 1}, 12) != storage.json_digest({"a": 2}, 12)
+    assert len(storage.json_digest({"a": 1}, 8)) == 8

@@ -1,7 +1,6 @@
 """Cached, resumable training runs on the hinge risk (Li eqs. 12-13)."""
 
 import dataclasses
-from pathlib import Path
 
 import pytest
 import torch
