@@ -145,17 +145,22 @@ def test_bp_warm_start_and_damping_reach_the_same_fixed_point():
     np.testing.assert_allclose(C_damped, C, atol=1e-9)
 
 
+def largest_curvature(J, h):
+    """Largest eigenvalue of the covariance of the statistics (s_i, s_i s_j), by enumeration: the
+    curvature of the log-likelihood that eq. 5 ascends."""
+    states, p = boltzmann_weights(J, h)
+    upper = np.triu_indices(len(h), 1)
+    statistics = np.column_stack([states, states[:, upper[0]] * states[:, upper[1]]])
+    mean = p @ statistics
+    return np.linalg.eigvalsh((statistics * p[:, None]).T @ statistics - np.outer(mean, mean))[-1]
+
+
 def test_fit_boltzmann_matches_exact_tree_moments():
     """Eq. 5 is gradient ascent on the log-likelihood, whose curvature is the covariance of the
     statistics (s_i, s_i s_j); below the stability limit, lr = 1 / (its largest eigenvalue,
     computed here by enumeration), the moment error must shrink at every step."""
     J, h = random_tree(8, seed=1, magnitude=(0.1, 0.4))
-    states, p = boltzmann_weights(J, h)
-    upper = np.triu_indices(8, 1)
-    statistics = np.column_stack([states, states[:, upper[0]] * states[:, upper[1]]])
-    mean = p @ statistics
-    curvature = (statistics * p[:, None]).T @ statistics - np.outer(mean, mean)
-    lr = 1.0 / np.linalg.eigvalsh(curvature)[-1]
+    lr = 1.0 / largest_curvature(J, h)
     m, C = ising.exact_moments(J, h)
     fit = ising.fit_boltzmann(m, C, lr=lr, tol=1e-7, max_steps=3000, progress=False)
     assert fit.converged and fit.bp_converged
@@ -181,13 +186,8 @@ def test_fit_boltzmann_with_patience_returns_the_best_iterate():
     """Above the stability limit (lr = 2.5 / largest curvature eigenvalue) the RMSE falls, then
     rises: with patience the learning stops and hands back the iterate of lowest RMSE."""
     J, h = random_tree(8, seed=1, magnitude=(0.1, 0.4))
-    states, p = boltzmann_weights(J, h)
-    upper = np.triu_indices(8, 1)
-    statistics = np.column_stack([states, states[:, upper[0]] * states[:, upper[1]]])
-    mean = p @ statistics
-    curvature = (statistics * p[:, None]).T @ statistics - np.outer(mean, mean)
     m, C = ising.exact_moments(J, h)
-    fit = ising.fit_boltzmann(m, C, lr=2.5 / np.linalg.eigvalsh(curvature)[-1], max_steps=500, tol=1e-12,
+    fit = ising.fit_boltzmann(m, C, lr=2.5 / largest_curvature(J, h), max_steps=500, tol=1e-12,
                               patience=5, progress=False)
     history = fit.rmse_history
     assert fit.best_step == int(np.argmin(history)) > 0
