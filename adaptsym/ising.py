@@ -226,6 +226,49 @@ def correlation_coefficients(samples) -> np.ndarray:
     return r
 
 
+def leading_mode(samples) -> tuple[float, np.ndarray]:
+    """The largest eigenvalue of the correlation-coefficient matrix of ±1 samples (n, N) and its
+    unit eigenvector: the collective direction along which whole configurations differ most."""
+    values, vectors = np.linalg.eigh(correlation_coefficients(samples))
+    return float(values[-1]), vectors[:, -1]
+
+
+def noise_edge(n_spins: int, n_independent: int) -> float:
+    """Marchenko-Pastur upper edge (1 + sqrt(N / G))^2: the largest correlation eigenvalue that
+    sampling noise of ``n_independent`` independent configurations of ``n_spins`` independent
+    spins produces (for large N, G). A leading eigenvalue far beyond it is a collective mode."""
+    if min(n_spins, n_independent) < 1:
+        raise ValueError(f"need n_spins, n_independent >= 1, got {n_spins}, {n_independent}")
+    return (1.0 + np.sqrt(n_spins / n_independent)) ** 2
+
+
+def split_by_leading_mode(samples, groups=None) -> np.ndarray:
+    """Split a two-family ensemble along its :func:`leading_mode`: True for the rows whose group
+    (e.g. the network they were drawn from; default: each row alone) has a positive mean
+    projection (s - m) . v on the leading eigenvector v, False otherwise. Whole groups land on
+    one side. The sign of v, and so which family is True, is that of numpy's eigensolver."""
+    samples = _check_spins(samples, np.shape(samples)[-1])
+    index, unique = _groups_of(samples, groups)
+    _, vector = leading_mode(samples)
+    projection = (samples - samples.mean(axis=0, dtype=np.float64)) @ vector
+    group_mean = np.bincount(index, weights=projection) / np.bincount(index)
+    return group_mean[index] > 0
+
+
+def mixture_moments(weights, magnetisations, pair_moments) -> tuple[np.ndarray, np.ndarray]:
+    """Moments (m, C) of a mixture of models: m = sum_k w_k m_k, C = sum_k w_k C_k, with the
+    weights w_k normalised to sum to one (e.g. the shares of the families of an ensemble)."""
+    weights = np.asarray(weights, dtype=np.float64)
+    if weights.ndim != 1 or weights.size != len(magnetisations) or weights.size != len(pair_moments) \
+            or np.any(weights < 0) or weights.sum() <= 0:
+        raise ValueError("need one non-negative weight per component (and a positive total), "
+                         f"got {weights.tolist()} for {len(magnetisations)} components")
+    weights = weights / weights.sum()
+    m = sum(w * np.asarray(mk, dtype=np.float64) for w, mk in zip(weights, magnetisations))
+    C = sum(w * np.asarray(Ck, dtype=np.float64) for w, Ck in zip(weights, pair_moments))
+    return m, C
+
+
 def _groups_of(samples: np.ndarray, groups) -> tuple[np.ndarray, np.ndarray]:
     """Group labels (one per row; default: each row its own group) as indices 0..G-1, and the G labels."""
     labels = np.arange(len(samples)) if groups is None else np.asarray(groups)

@@ -228,6 +228,50 @@ def test_moment_convergence_follows_the_sampling_noise():
     np.testing.assert_allclose(grouped, ising.moment_convergence(s[:300], [50, 150], seed=4), atol=1e-15)
 
 
+def two_polarity_ensemble(n_per_family, n_spins, flip, seed):
+    """Two families of ±1 configurations, s = ±xi with each spin flipped with probability ``flip``:
+    family +1 draws around the pattern xi, family -1 around -xi (the "polarities" of Chapter 7)."""
+    rng = np.random.default_rng(seed)
+    xi = rng.choice([-1, 1], size=n_spins)
+    family = np.repeat([1, -1], n_per_family)
+    noise = np.where(rng.random((2 * n_per_family, n_spins)) < flip, -1, 1)
+    return (family[:, None] * xi * noise).astype(np.int8), family, xi
+
+
+def test_leading_mode_finds_the_pattern_of_a_two_family_ensemble():
+    """s = ±xi with 10% flips: the correlation matrix is about (1 - q) I + q xi xi^T with
+    q = (1 - 2 flip)^2, so the top eigenvalue is 1 + (N - 1) q and its vector is xi / sqrt(N)."""
+    s, _, xi = two_polarity_ensemble(2000, 40, 0.1, seed=0)
+    value, vector = ising.leading_mode(s)
+    assert value == pytest.approx(1 + 39 * 0.8**2, rel=0.05)
+    assert abs(vector @ xi) / np.sqrt(40) == pytest.approx(1.0, abs=1e-3)
+    assert ising.noise_edge(40, 4000) == pytest.approx((1 + 0.1) ** 2)
+    assert value > 10 * ising.noise_edge(40, 4000)
+
+
+def test_split_by_leading_mode_recovers_the_families_and_keeps_groups_whole():
+    s, family, _ = two_polarity_ensemble(300, 50, 0.2, seed=1)
+    labels = ising.split_by_leading_mode(s)
+    assert abs(np.mean(labels == (family > 0)) - 0.5) == 0.5  # every row right, up to the global sign
+    groups = np.arange(len(s)) // 3  # three rows per group, one family each
+    grouped = ising.split_by_leading_mode(s, groups)
+    assert np.all(grouped.reshape(-1, 3) == grouped.reshape(-1, 3)[:, :1])
+    assert abs(np.mean(grouped == (family > 0)) - 0.5) == 0.5
+
+
+def test_mixture_moments_are_the_moments_of_the_pooled_samples():
+    s, family, _ = two_polarity_ensemble(150, 8, 0.3, seed=2)
+    s = s[50:]  # unequal shares: 100 and 150 rows
+    parts = [s[family[50:] == f] for f in (1, -1)]
+    moments = [ising.sample_moments(part) for part in parts]
+    m, C = ising.mixture_moments([len(p) for p in parts], *zip(*moments))
+    m_all, C_all = ising.sample_moments(s)
+    np.testing.assert_allclose(m, m_all, atol=1e-14)
+    np.testing.assert_allclose(C, C_all, atol=1e-14)
+    with pytest.raises(ValueError, match="one non-negative weight per component"):
+        ising.mixture_moments([1.0], *zip(*moments))
+
+
 def test_random_triplets():
     t = ising.random_triplets(12, 50, seed=0)
     assert t.shape == (50, 3) and len(np.unique(t, axis=0)) == 50
