@@ -174,7 +174,9 @@ def _ising_parameters() -> dict[str, dict[str, Any]]:
         "dd_lr_real": 0.01,
         "seed": 0,
     }
-    smoke = dict(quick, n_train=2000, n_test=500, n_networks=16, epochs={"under": 1, "over": 5, "shallow": 1},
+    # smoke: enough networks and steps for the LB/RB polarity mode to rise above the noise edge, so that
+    # the two-polarity fits of the chapter run too
+    smoke = dict(quick, n_train=2000, n_test=500, n_networks=64, epochs={"under": 3, "over": 10, "shallow": 2},
                  draws_per_network=4, fit_steps=20, fit_patience=5, bp_max_iter=50, pl_samples=64, pl_max_iter=20,
                  mc_samples=400, mc_chains=20, mc_burn_in=50, mc_thin=2, n_triplets=500, error_batches=4,
                  convergence_sizes=[2, 4, 8], convergence_repeats=2, tsne_points=16, depth_widths=[2, 15],
