@@ -310,7 +310,7 @@ class BoltzmannFit:
     ``rmse_history[t]`` is :func:`moment_rmse` after t updates; the returned ``J, h`` are those
     after ``best_step`` updates (the last one, unless learning ran with ``patience``);
     ``converged`` says the RMSE fell below ``tol``; ``bp_converged`` says every BP call along the
-    way reached its fixed point.
+    way reached its fixed point. It unpacks as the model, ``J, h = fit_boltzmann(...)``.
     """
 
     J: np.ndarray
@@ -319,6 +319,9 @@ class BoltzmannFit:
     converged: bool
     bp_converged: bool
     best_step: int = -1
+
+    def __iter__(self):
+        return iter((self.J, self.h))
 
 
 def _check_moments(m_data, C_data) -> tuple[np.ndarray, np.ndarray]:

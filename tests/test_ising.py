@@ -178,8 +178,9 @@ def test_fit_boltzmann_inverts_bp_moments():
     m, C, _ = ising.bp_moments(J, h, tol=1e-13)
     fit = ising.fit_boltzmann(m, C, lr=0.2, momentum=0.8, tol=1e-10, progress=False)
     assert fit.converged
-    np.testing.assert_allclose(fit.J, J, atol=1e-7)
-    np.testing.assert_allclose(fit.h, h, atol=1e-7)
+    J_fit, h_fit = fit  # the fit unpacks as the model (J, h)
+    np.testing.assert_allclose(J_fit, J, atol=1e-7)
+    np.testing.assert_allclose(h_fit, h, atol=1e-7)
 
 
 def test_fit_boltzmann_with_patience_returns_the_best_iterate():
