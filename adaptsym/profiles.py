@@ -182,8 +182,9 @@ def _ising_parameters() -> dict[str, dict[str, Any]]:
                  convergence_sizes=[2, 4, 8], convergence_repeats=2, tsne_points=16, depth_widths=[2, 15],
                  depth_n_train=1000, depth_epochs=1, depth_networks=2, dd_widths=[2, 8], dd_n_train=200,
                  dd_epochs=5, dd_networks=2)
+    # paper: 20000 networks x 125 draws, of which threshold_quantile = 0.2 drops a fifth: 2e6 configurations
     paper = dict(quick, dataset="mnist", n_test=None, n_networks=20000, epochs={"under": 20, "over": 600, "shallow": 20},
-                 draws_per_network=100, fit_regions=["LB", "ITR", "RB", "FULL"], fit_steps=500, bp_max_iter=1000,
+                 draws_per_network=125, fit_regions=["LB", "ITR", "RB", "FULL"], fit_steps=500, bp_max_iter=1000,
                  pl_scenarios=["under", "over"], pl_samples=20000, pl_max_iter=500, mc_samples=20000,
                  mc_burn_in=2000, mc_thin=10, n_triplets=50000, subset_samples=100000, convergence_sizes=[100, 300, 1000, 3000, 10000],
                  convergence_repeats=2, tsne_points=1000, depth_widths=[1, 2, 5, 10, 15, 20, 30, 50],
