@@ -345,11 +345,8 @@ plt.show()
 #
 # A single pairwise model can only reproduce two separated families in its ordered phase, where the
 # Boltzmann distribution has two states: BP converges to one of them (or to the paramagnetic fixed point,
-# which misses the mode), and Monte Carlo does not cross between them.  (In a side experiment, not part of
-# this chapter's code, we replaced the BP moments by those of 1000 persistent Monte Carlo chains started from
-# the data: on RB of the quick profile the RMSE fell from 0.125 to 0.037, but on LB the chains collapsed
-# into one polarity as soon as the couplings ordered the model, and the fitted model's moments missed the
-# data by 0.10, worse than independent spins.)  What
+# which misses the mode), and Monte Carlo chains do not cross between them, so Monte Carlo moments cannot
+# replace BP's in eq. 5 either.  What
 # the data ask for is a mixture.  So we split each region whose leading eigenvalue lies beyond the noise
 # edge into its two polarities — whole networks at a time, by the sign of their mean projection on the
 # leading eigenvector (`ising.split_by_leading_mode`) — fit each polarity by the same BP Boltzmann
