@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
+import numpy as np
 
 STYLE = {
     "figure.facecolor": "white",
@@ -66,3 +67,17 @@ def circuit_diagram(ax, weights: list, gates: list, path: tuple[int, ...], circu
     ax.set_xticks(range(len(widths)), ["input x"] + [f"layer {l}" for l in range(1, len(widths) - 1)] + ["output"])
     ax.set_yticks([])
     ax.grid(False)
+
+
+def reconstruction_scatter(ax, data_moments, model_moments, model_label: str, title: str) -> None:
+    """Zou & Huang Fig. 3b: model against data for the connected correlations C_ij - m_i m_j (i < j)
+    and the magnetisations m_i, with the identity line. Each argument holds ``(m, C)``."""
+    (m, C), (m_model, C_model) = data_moments, model_moments
+    upper = np.triu_indices(len(m), 1)
+    ax.scatter((C - np.outer(m, m))[upper], (C_model - np.outer(m_model, m_model))[upper], s=2, alpha=0.4,
+               label="C_ij − m_i m_j")
+    ax.scatter(m, m_model, s=4, label="m_i")
+    lim = [min(ax.get_xlim()[0], ax.get_ylim()[0]), max(ax.get_xlim()[1], ax.get_ylim()[1])]
+    ax.plot(lim, lim, "k--", lw=0.8)
+    ax.set(xlabel="data", ylabel=model_label, title=title)
+    ax.legend(loc="upper left")

@@ -100,7 +100,7 @@ from adaptsym.claims import Ledger
 from adaptsym.data import load_multiclass
 from adaptsym.ensembles import (EnsembleSpec, drawn_configurations, fitted_boltzmann, fitted_pseudolikelihood,
                                 region_samples, trained_ensemble)
-from adaptsym.plotting import panels, use_book_style
+from adaptsym.plotting import panels, reconstruction_scatter, use_book_style
 
 use_book_style()
 torch.manual_seed(seed)
@@ -318,17 +318,10 @@ for (name, region), fit in fits.items():
 # %%
 fig, axes = panels(len(fit_regions), width=3.2, height=3.0)
 for ax, region in zip(axes, fit_regions):
-    fit, (m, C) = fits["under", region], moments["under", region]
-    m_model, C_model, _ = ising.bp_moments(fit.J, fit.h, max_iter=bp_max_iter, damping=bp_damping, tol=1e-8)
-    upper = np.triu_indices(len(m), 1)
-    ax.scatter((C - np.outer(m, m))[upper], (C_model - np.outer(m_model, m_model))[upper], s=2, alpha=0.4,
-               label="C_ij − m_i m_j")
-    ax.scatter(m, m_model, s=4, label="m_i")
-    lim = [min(ax.get_xlim()[0], ax.get_ylim()[0]), max(ax.get_xlim()[1], ax.get_ylim()[1])]
-    ax.plot(lim, lim, "k--", lw=0.8)
-    ax.set(xlabel="data", ylabel="model (BP)",
-           title=f"Fig. 3b, under, {region}: RMSE {ising.moment_rmse(m, C, m_model, C_model):.3f}")
-    ax.legend(loc="upper left")
+    fit = fits["under", region]
+    model = ising.bp_moments(fit.J, fit.h, max_iter=bp_max_iter, damping=bp_damping, tol=1e-8)[:2]
+    reconstruction_scatter(ax, moments["under", region], model, "model (BP)",
+                           f"Fig. 3b, under, {region}: RMSE {ising.moment_rmse(*moments['under', region], *model):.3f}")
 plt.show()
 
 # %% [markdown]
@@ -410,16 +403,9 @@ if split_regions:
                 title="two polarities (under)")
     axes[0].legend()
     for ax, region in zip(axes[1:], split_regions):
-        (m, C), (m_model, C_model) = moments["under", region], mixtures["under", region]
-        upper = np.triu_indices(len(m), 1)
-        ax.scatter((C - np.outer(m, m))[upper], (C_model - np.outer(m_model, m_model))[upper], s=2, alpha=0.4,
-                   label="C_ij − m_i m_j")
-        ax.scatter(m, m_model, s=4, label="m_i")
-        lim = [min(ax.get_xlim()[0], ax.get_ylim()[0]), max(ax.get_xlim()[1], ax.get_ylim()[1])]
-        ax.plot(lim, lim, "k--", lw=0.8)
-        ax.set(xlabel="data", ylabel="mixture of two BP fits",
-               title=f"Fig. 3b, under, {region}: RMSE {ising.moment_rmse(m, C, m_model, C_model):.3f}")
-        ax.legend(loc="upper left")
+        rmse = ising.moment_rmse(*moments["under", region], *mixtures["under", region])
+        reconstruction_scatter(ax, moments["under", region], mixtures["under", region], "mixture of two BP fits",
+                               f"Fig. 3b, under, {region}: RMSE {rmse:.3f}")
     plt.show()
     for region in split_regions:
         (m, C), (m_model, C_model) = moments["under", region], mixtures["under", region]
