@@ -418,8 +418,9 @@ else:
 # %% [markdown]
 # ## 7.5 The fitted parameters per region (Figs. 3a, 3d)
 #
-# Histograms of the couplings ``J_ij`` and fields ``h_i`` of the under-parameterised fits, all regions
-# together (3a) and per region (3d).  The paper finds the couplings of ITR concentrated closest to zero and
+# Histograms of the couplings ``J_ij`` and fields ``h_i`` of the under-parameterised fits, all weights
+# together (3a: the FULL model where it is fitted, otherwise the region models pooled, without the couplings
+# between regions) and per region (3d).  The paper finds the couplings of ITR concentrated closest to zero and
 # its fields near zero too.  We compare the spread (standard deviation and mean |J|) of each region's
 # couplings below, from these BP fits and — in 7.7 — from the pseudolikelihood fits, and, independently of
 # any model, the mean |correlation coefficient| of each region's weights (normalised, so that a strongly
@@ -430,7 +431,12 @@ else:
 
 # %%
 fig, (ax_J, ax_h) = panels(2)
-for region in fit_regions:
+overall = ["FULL"] if "FULL" in fit_regions else fit_regions  # Fig. 3a: the FULL model, else the regions pooled
+ax_J.hist(np.concatenate([ising.pair_couplings(fits["under", r].J) for r in overall]), bins=80, histtype="step",
+          density=True, lw=1.0, color="k", label="+".join(overall) + " (3a)")
+ax_h.hist(np.concatenate([fits["under", r].h for r in overall]), bins=40, histtype="step", density=True, lw=1.0,
+          color="k", label="+".join(overall) + " (3a)")
+for region in [r for r in fit_regions if r != "FULL"]:
     fit = fits["under", region]
     ax_J.hist(ising.pair_couplings(fit.J), bins=80, histtype="step", density=True, lw=1.3, label=region)
     ax_h.hist(fit.h, bins=40, histtype="step", density=True, lw=1.3, label=region)
