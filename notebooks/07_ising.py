@@ -329,10 +329,9 @@ plt.show()
 #
 # Where a single fit stays near the independent-spin model, the data are not at fault: they are a
 # *two-family* ensemble.  Projected on the leading eigenvector of their correlation matrix, the
-# configurations of a region with a collective mode fall into two peaks (left panel below).  In the quick
-# profile we looked at what the mode is: in LB, the same 20-weight pattern ``p`` appears in every one of
-# the 15 hidden units' rows, with a sign that differs between networks; in RB, the 15 weights into each
-# output move together.  A network and its *polarity flip* ``(W1, W2, W3) → (−W1, W2, −W3)`` compute
+# configurations of a region with a collective mode fall into two peaks (left panel below).  What the mode
+# is, the printout below measures: in LB, (nearly) the same 20-weight pattern in every one of the 15 hidden
+# units' rows, its sign differing between networks; in RB, the 15 weights into each output moving together.  A network and its *polarity flip* ``(W1, W2, W3) → (−W1, W2, −W3)`` compute
 # similar functions — LeakyReLU(0.1) is more odd than even, ``0.55 z + 0.45 |z|`` — so training lands in either
 # polarity; the printout below gives the test accuracy of the flipped mean-field networks.
 #
@@ -358,7 +357,7 @@ flipped = [-mu[0], *mu[1:-1], -mu[-1]]
 print(f"under: mean-field test accuracy {binary.binary_accuracy(mu, task.x_test, task.y_test).mean():.3f}, "
       f"after the polarity flip {binary.binary_accuracy(flipped, task.x_test, task.y_test).mean():.3f} (chance 0.1)")
 
-polarity_fits, polarity_shares, mixtures, projections = {}, {}, {}, {}
+polarity_fits, polarity_shares, mixtures, projections, modes = {}, {}, {}, {}, {}
 for name, kept in configurations.items():
     groups = kept.network.numpy()
     for region in regions_of(name):
@@ -368,6 +367,7 @@ for name, kept in configurations.items():
             print(f"{name:8s} {region:4s} no collective mode beyond the noise edge: one model")
             continue
         projections[name, region] = (samples - samples.mean(0)) @ vector
+        modes[name, region] = vector
         polarity = ising.split_by_leading_mode(samples, groups)
         parts = [samples[polarity], samples[~polarity]]
         polarity_fits[name, region] = [fitted_boltzmann(part, **fit_options) for part in parts]
@@ -393,6 +393,17 @@ for name, kept in configurations.items():
                              f"single independent-spin model {single:.4f}")
 
 # %%
+if ("under", "LB") in modes:  # LB: one row (hidden unit) of W1 per pca_k entries of the mode
+    rows = modes["under", "LB"].reshape(hidden, pca_k)
+    rows = rows / np.linalg.norm(rows, axis=1, keepdims=True)
+    print(f"under LB mode: mean cosine between the {hidden} hidden units' rows {np.mean((rows @ rows.T)[np.triu_indices(hidden, 1)]):.3f} "
+          "(1: the same pattern in every row; about 0 for unrelated rows)")
+if ("under", "RB") in modes:  # RB: one row (output) of W3 per hidden unit
+    rows = modes["under", "RB"].reshape(10, hidden)
+    print(f"under RB mode: mean |sum| / sum|.| of the entries into each output "
+          f"{np.mean(np.abs(rows.sum(1)) / np.abs(rows).sum(1)):.3f} (1: all weights into an output move together; "
+          f"about 1/√{hidden} = {hidden ** -0.5:.2f} for a random direction)")
+
 split_regions = [r for r in fit_regions if ("under", r) in mixtures]
 if split_regions:
     fig, axes = panels(1 + len(split_regions), width=3.2, height=3.0)
