@@ -357,7 +357,7 @@ flipped = [-mu[0], *mu[1:-1], -mu[-1]]
 print(f"under: mean-field test accuracy {binary.binary_accuracy(mu, task.x_test, task.y_test).mean():.3f}, "
       f"after the polarity flip {binary.binary_accuracy(flipped, task.x_test, task.y_test).mean():.3f} (chance 0.1)")
 
-polarity_fits, polarity_shares, mixtures, projections, modes = {}, {}, {}, {}, {}
+polarity_fits, polarity_shares, polarity_labels, mixtures, projections, modes = {}, {}, {}, {}, {}, {}
 for name, kept in configurations.items():
     groups = kept.network.numpy()
     for region in regions_of(name):
@@ -368,7 +368,7 @@ for name, kept in configurations.items():
             continue
         projections[name, region] = (samples - samples.mean(0)) @ vector
         modes[name, region] = vector
-        polarity = ising.split_by_leading_mode(samples, groups)
+        polarity = polarity_labels[name, region] = ising.split_by_leading_mode(samples, groups)
         parts = [samples[polarity], samples[~polarity]]
         polarity_fits[name, region] = [fitted_boltzmann(part, **fit_options) for part in parts]
         polarity_shares[name, region] = [len(part) for part in parts]
@@ -487,31 +487,47 @@ if "ITR" in fit_regions and boundaries:
 # %% [markdown]
 # ## 7.6 Energy and accuracy (Fig. 3c)
 #
-# The Ising energy density ``E(s)/N`` of each kept configuration under its region's fitted model, against
-# the configuration's test accuracy; the vertical line is the model's typical energy density, the mean over
+# The Ising energy density ``E(s)/N`` of each kept configuration under its region's fitted model — for a
+# region split into polarities, under the model of its own polarity — against the configuration's test
+# accuracy; the vertical line is the model's typical energy density, the mean over
 # Monte Carlo samples of the model (Metropolis, `mc_chains` chains, `mc_burn_in` sweeps of burn-in, a record
 # every `mc_thin` sweeps; appendix B); at most `subset_samples` configurations, spread evenly over the
 # networks, are shown here and used in Fig. 12.  The paper finds the configurations spread around the
-# typical energy.
+# typical energy; the legends give the typical energy and the mean energy of the data, so that a shift of
+# the learned configurations to lower energies than the model's typical ones can be read off.
 # The Monte Carlo samples are reused for Fig. 12, and they test the fitted model itself rather than its BP
 # approximation: the RMSE between their moments and the data's is printed (it includes the Monte Carlo noise).
 
 # %%
+def monte_carlo(J, h):
+    return ising.metropolis_samples(J, h, mc_samples, n_chains=mc_chains, burn_in=mc_burn_in, thin=mc_thin,
+                                    seed=seed, progress=False)
+
+
 mc = {}
 for region in fit_regions:
-    fit = fits["under", region]
-    mc["BP", region] = ising.metropolis_samples(fit.J, fit.h, mc_samples, n_chains=mc_chains, burn_in=mc_burn_in,
-                                                thin=mc_thin, seed=seed, progress=False)
+    mc["BP", region] = monte_carlo(fits["under", region].J, fits["under", region].h)
+    if ("under", region) in polarity_fits:
+        mc["mixture", region] = [monte_carlo(fit.J, fit.h) for fit in polarity_fits["under", region]]
 fig, axes = panels(len(fit_regions), width=3.2, height=2.8)
 kept = configurations["under"]
 subset = np.linspace(0, len(kept.accuracy) - 1, min(subset_samples, len(kept.accuracy))).astype(int)
 for ax, region in zip(axes, fit_regions):
-    fit = fits["under", region]
-    energies = ising.energy_density(region_samples(kept, region)[subset], fit.J, fit.h)
-    typical = ising.energy_density(mc["BP", region], fit.J, fit.h).mean()
-    ax.scatter(energies, kept.accuracy.numpy()[subset], s=2, alpha=0.3)
-    ax.axvline(typical, color="k", lw=1, label=f"typical {typical:.2f}")
-    ax.set(xlabel="energy density E/N", ylabel="test accuracy", title=f"Fig. 3c, under, {region}")
+    samples, accuracy = region_samples(kept, region)[subset], kept.accuracy.numpy()[subset]
+    if ("under", region) in polarity_fits:  # each configuration under the model of its own polarity
+        sides = zip(polarity_fits["under", region], mc["mixture", region], (True, False), ("polarity 1", "polarity 2"))
+        title = f"Fig. 3c, under, {region} (per polarity)"
+    else:
+        sides = [(fits["under", region], mc["BP", region], None, "")]
+        title = f"Fig. 3c, under, {region}"
+    for fit, model_samples, side, label in sides:
+        rows = slice(None) if side is None else polarity_labels["under", region][subset] == side
+        energies = ising.energy_density(samples[rows], fit.J, fit.h)
+        points = ax.scatter(energies, accuracy[rows], s=2, alpha=0.3)
+        typical = ising.energy_density(model_samples, fit.J, fit.h).mean()
+        ax.axvline(typical, color=points.get_facecolor()[0][:3], lw=1,
+                   label=f"{label} typical {typical:.2f}, data {energies.mean():.2f}".strip())
+    ax.set(xlabel="energy density E/N", ylabel="test accuracy", title=title)
     ax.legend(loc="lower left")
 plt.show()
 for region in fit_regions:
@@ -588,11 +604,6 @@ if "ITR" in bp_spread and boundaries:
 # then decided by noise, and the fraction on the non-trivial triplets is the telling number.
 
 # %%
-def monte_carlo(J, h):
-    return ising.metropolis_samples(J, h, mc_samples, n_chains=mc_chains, burn_in=mc_burn_in, thin=mc_thin,
-                                    seed=seed, progress=False)
-
-
 def three_point_of(samples, triplets):
     return (ising.three_point_correlations(samples, triplets),
             ising.three_point_errors(samples, triplets, n_batches=error_batches))
@@ -608,7 +619,7 @@ def model_three_point(model, region, triplets):
                   f"{ising.moment_rmse(*moments['under', region], *ising.sample_moments(mc[model, region])):.4f}")
         return three_point_of(mc[model, region], triplets)
     shares = np.array(polarity_shares["under", region]) / sum(polarity_shares["under", region])
-    samples = [monte_carlo(fit.J, fit.h) for fit in polarity_fits["under", region]]
+    samples = mc["mixture", region]
     mixed = ising.mixture_moments(shares, *zip(*map(ising.sample_moments, samples)))
     print(f"{region:4s} RMSE(data moments, Monte Carlo moments of the two-polarity mixture) "
           f"{ising.moment_rmse(*moments['under', region], *mixed):.4f}")
