@@ -242,14 +242,17 @@ def noise_edge(n_spins: int, n_independent: int) -> float:
     return (1.0 + np.sqrt(n_spins / n_independent)) ** 2
 
 
-def split_by_leading_mode(samples, groups=None) -> np.ndarray:
+def split_by_leading_mode(samples, groups=None, vector=None) -> np.ndarray:
     """Split a two-family ensemble along its :func:`leading_mode`: True for the rows whose group
     (e.g. the network they were drawn from; default: each row alone) has a positive mean
     projection (s - m) . v on the leading eigenvector v, False otherwise. Whole groups land on
-    one side. The sign of v, and so which family is True, is that of numpy's eigensolver."""
+    one side. The sign of v, and so which family is True, is that of numpy's eigensolver.
+    ``vector`` passes a leading eigenvector already computed by :func:`leading_mode`."""
     samples = _check_spins(samples, np.shape(samples)[-1])
-    index, unique = _groups_of(samples, groups)
-    _, vector = leading_mode(samples)
+    index, _ = _groups_of(samples, groups)
+    vector = leading_mode(samples)[1] if vector is None else np.asarray(vector, dtype=np.float64)
+    if vector.shape != (samples.shape[1],):
+        raise ValueError(f"vector must have shape ({samples.shape[1]},), got {vector.shape}")
     projection = (samples - samples.mean(axis=0, dtype=np.float64)) @ vector
     group_mean = np.bincount(index, weights=projection) / np.bincount(index)
     return group_mean[index] > 0

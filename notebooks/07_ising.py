@@ -289,7 +289,7 @@ def decidable(kept, region):
 
 fit_options = dict(lr=fit_lr, momentum=fit_momentum, max_steps=fit_steps, patience=fit_patience, damping=bp_damping,
                    bp_max_iter=bp_max_iter, bp_tol=1e-8)
-fits, moments, region_noise = {}, {}, {}
+fits, moments, region_noise, modes = {}, {}, {}, {}
 for name, kept in configurations.items():
     groups = kept.network.numpy()
     for region in regions_of(name):
@@ -301,7 +301,8 @@ for name, kept in configurations.items():
         fits[name, region] = fitted_boltzmann(samples, **fit_options)
         moments[name, region] = (m, C)
         fit, n_groups = fits[name, region], len(np.unique(groups))
-        top, _ = ising.leading_mode(samples)
+        modes[name, region] = ising.leading_mode(samples)  # (top eigenvalue, eigenvector)
+        top = modes[name, region][0]
         print(f"{name:8s} {region:4s} N={len(m):3d}: mean|m| {np.abs(m).mean():.3f}, mean|C-mm| "
               f"{np.abs(connected).mean():.4f}, top correlation eigenvalue {top:5.1f} (noise edge "
               f"{ising.noise_edge(len(m), n_groups):.1f}), moment noise {region_noise[name, region]:.4f}\n"
@@ -357,18 +358,17 @@ flipped = [-mu[0], *mu[1:-1], -mu[-1]]
 print(f"under: mean-field test accuracy {binary.binary_accuracy(mu, task.x_test, task.y_test).mean():.3f}, "
       f"after the polarity flip {binary.binary_accuracy(flipped, task.x_test, task.y_test).mean():.3f} (chance 0.1)")
 
-polarity_fits, polarity_shares, polarity_labels, mixtures, projections, modes = {}, {}, {}, {}, {}, {}
+polarity_fits, polarity_shares, polarity_labels, mixtures, projections = {}, {}, {}, {}, {}
 for name, kept in configurations.items():
     groups = kept.network.numpy()
     for region in regions_of(name):
         samples = region_samples(kept, region)
-        top, vector = ising.leading_mode(samples)
+        top, vector = modes[name, region]
         if top <= ising.noise_edge(samples.shape[1], len(np.unique(groups))):
             print(f"{name:8s} {region:4s} no collective mode beyond the noise edge: one model")
             continue
         projections[name, region] = (samples - samples.mean(0)) @ vector
-        modes[name, region] = vector
-        polarity = polarity_labels[name, region] = ising.split_by_leading_mode(samples, groups)
+        polarity = polarity_labels[name, region] = ising.split_by_leading_mode(samples, groups, vector)
         parts = [samples[polarity], samples[~polarity]]
         polarity_fits[name, region] = [fitted_boltzmann(part, **fit_options) for part in parts]
         polarity_shares[name, region] = [len(part) for part in parts]
@@ -393,13 +393,13 @@ for name, kept in configurations.items():
                              f"single independent-spin model {single:.4f}")
 
 # %%
-if ("under", "LB") in modes:  # LB: one row (hidden unit) of W1 per pca_k entries of the mode
-    rows = modes["under", "LB"].reshape(hidden, pca_k)
+if ("under", "LB") in polarity_fits:  # LB: one row (hidden unit) of W1 per pca_k entries of the mode
+    rows = modes["under", "LB"][1].reshape(hidden, pca_k)
     rows = rows / np.linalg.norm(rows, axis=1, keepdims=True)
     print(f"under LB mode: mean cosine between the {hidden} hidden units' rows {np.mean((rows @ rows.T)[np.triu_indices(hidden, 1)]):.3f} "
           "(1: the same pattern in every row; about 0 for unrelated rows)")
-if ("under", "RB") in modes:  # RB: one row (output) of W3 per hidden unit
-    rows = modes["under", "RB"].reshape(10, hidden)
+if ("under", "RB") in polarity_fits:  # RB: one row (output) of W3 per hidden unit
+    rows = modes["under", "RB"][1].reshape(10, hidden)
     print(f"under RB mode: mean |sum| / sum|.| of the entries into each output "
           f"{np.mean(np.abs(rows.sum(1)) / np.abs(rows).sum(1)):.3f} (1: all weights into an output move together; "
           f"about 1/√{hidden} = {hidden ** -0.5:.2f} for a random direction)")

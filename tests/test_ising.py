@@ -282,6 +282,8 @@ def test_split_by_leading_mode_recovers_the_families_and_keeps_groups_whole():
     grouped = ising.split_by_leading_mode(s, groups)
     assert np.all(grouped.reshape(-1, 3) == grouped.reshape(-1, 3)[:, :1])
     assert abs(np.mean(grouped == (family > 0)) - 0.5) == 0.5
+    _, vector = ising.leading_mode(s)
+    np.testing.assert_array_equal(ising.split_by_leading_mode(s, groups, vector), grouped)
 
 
 def test_mixture_moments_are_the_moments_of_the_pooled_samples():
