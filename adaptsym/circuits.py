@@ -118,21 +118,28 @@ def sample_circuits(
     n: int,
     generator: torch.Generator | int,
     output: int | None = None,
+    order: int = 0,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Sample ``n`` basis circuits uniformly, without enumerating them, and estimate the output.
+    """Sample ``n`` basis circuits (or their perturbations) uniformly, without enumerating them.
 
     Each index i_0, ..., i_{L-1} is drawn uniformly and independently (on ``generator``'s device, or
     from a CPU generator seeded with it if an int), ending at output ``output`` (may be omitted when
-    d_out = 1). Returns the circuit values, shape (n,), and the unbiased estimate of T_output(x),
-    n_paths * mean(values), as a float64 scalar, n_paths = d_in n_1 ... n_{L-1} (works for 10^20 paths
-    and more).
+    d_out = 1). With ``order = k > 0`` each sample also draws k distinct layers uniformly and differentiates
+    out the weights of its path in them (the first- and second-order perturbations of Li eqs. 16 and 19,
+    Fig. 3b), so every (path, k layers) pair is equally likely.
+
+    Returns the values, shape (n,), and n_terms * mean(values) as a float64 scalar, n_terms = n_paths * C(L, k)
+    with n_paths = d_in n_1 ... n_{L-1}: the unbiased estimate of T_output(x) (k = 0), of the sum over all
+    weights of dT/dw (k = 1), or of the sum over weight pairs in distinct layers of d2T/dw dw' (k = 2). Works
+    for 10^20 paths and more.
     """
     if isinstance(generator, int):
         generator = torch.Generator().manual_seed(generator)
     if n < 1:
         raise ValueError(f"n must be a positive number of circuits to sample; got {n}")
     x, factors = _gated_layers(model, x)
-    d_out = factors[-1][0].shape[1]
+    depth, d_out = len(factors), factors[-1][0].shape[1]
+    _check_index("order", order, 0, depth)
     if output is None and d_out > 1:
         raise ValueError(f"the model has {d_out} outputs: choose one with output=0..{d_out - 1}")
     output = 0 if output is None else output
@@ -141,11 +148,14 @@ def sample_circuits(
         torch.randint(weight.shape[0], (n,), generator=generator, device=generator.device).to(x.device)
         for weight, _ in factors
     ] + [torch.full((n,), output, device=x.device)]
+    ranks = torch.rand(n, depth, generator=generator, device=generator.device).argsort(dim=1).to(x.device)
+    differentiated = ranks < order  # k distinct layers per sample, uniformly
     values = x[path[0]]
-    for (weight, gate), index, following in zip(factors, path[:-1], path[1:]):
-        values = values * weight[index, following] * gate[following]
-    n_paths = count_circuits([weight.shape[0] for weight, _ in factors])
-    return values, values.to(torch.float64).mean() * float(n_paths)
+    for layer, ((weight, gate), index, following) in enumerate(zip(factors, path[:-1], path[1:])):
+        factor = torch.where(differentiated[:, layer], 1.0, weight[index, following])
+        values = values * factor * gate[following]
+    n_terms = count_circuits([weight.shape[0] for weight, _ in factors]) * math.comb(depth, order)
+    return values, values.to(torch.float64).mean() * float(n_terms)
 
 
 def circuit_risk(

@@ -1,6 +1,7 @@
 """Basis circuits and their perturbations against forward passes, explicit products and autograd (float64)."""
 
 import itertools
+import math
 
 import pytest
 import torch
@@ -18,6 +19,7 @@ from adaptsym.circuits import (
     second_order_circuits,
     unroll_conv,
 )
+from adaptsym.hessian import weights_in_order
 
 TOL = dict(rtol=1e-12, atol=1e-12)
 # Each net's outputs at its input are all non-zero (checked in test_path_sum_equals_output).
@@ -204,6 +206,24 @@ def test_sample_circuits_is_unbiased_and_draws_circuits(widths, output):
     circuits = enumerate_circuits(model, x).reshape(widths[-1], -1)[output or 0]
     assert values.shape == (200,)
     assert all(torch.isclose(circuits, value, rtol=1e-12, atol=0).any() for value in values)
+
+
+@pytest.mark.parametrize("order", [1, 2])
+def test_sampled_perturbations_are_uniform_draws_of_eq_16_and_19_terms(order):
+    widths = [3, 4, 5, 1]
+    model, x = mlp(widths, 2), random_input(widths[0], 2)
+    weights = [w for w, _ in weights_in_order(widths)]
+    if order == 1:
+        terms = torch.cat([first_order_circuits(model, x, *w) for w in weights])
+    else:
+        terms = torch.cat([second_order_circuits(model, x, a, b) for a, b in itertools.combinations(weights, 2)
+                           if a[0] != b[0]])
+    assert len(terms) == count_circuits(widths[:-1]) * math.comb(len(widths) - 1, order)
+    values, _ = sample_circuits(model, x, 300, 5, order=order)
+    assert all(torch.isclose(terms, value, rtol=1e-12, atol=1e-300).any() for value in values)
+    generator = torch.Generator().manual_seed(1)
+    estimates = torch.stack([sample_circuits(model, x, 40, generator, order=order)[1] for _ in range(500)])
+    assert abs(estimates.mean() - terms.sum()) < 4 * estimates.std() / len(estimates) ** 0.5
 
 
 def test_sample_circuits_repeats_with_a_seed_and_picks_an_output():
