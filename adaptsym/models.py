@@ -62,7 +62,7 @@ def vgg_cnn(
     image_size: int,
     d_out: int = 1,
     *,
-    convs_per_block: int = 1,
+    convs_per_block: int | Sequence[int] = 1,
     pooling: bool = True,
     seed: int = 0,
     dtype: torch.dtype = torch.float32,
@@ -70,15 +70,21 @@ def vgg_cnn(
 ) -> nn.Sequential:
     """Bias-free VGG-style CNN, as in Li's experiments (Li §I, fig. 8; a VGGNet without biases).
 
-    One block per entry of ``channels``: ``convs_per_block`` times ``Conv2d(3x3, padding=1,
-    bias=False) + ReLU`` with that many output channels, then ``MaxPool2d(2)`` (omitted with
-    ``pooling=False``, which leaves a network that unrolls exactly into an MLP). After the blocks
+    One block per entry of ``channels``: ``convs_per_block`` times (one count for all blocks, or one
+    per block) ``Conv2d(3x3, padding=1, bias=False) + ReLU`` with that many output channels, then
+    ``MaxPool2d(2)`` (omitted with ``pooling=False``, which leaves a network that unrolls exactly into
+    an MLP). After the blocks
     come ``Flatten`` and a bias-free ``Linear`` to ``d_out``. A CNN is an MLP with sparse, shared
     weights (Li §II.7), so the network stays positively homogeneous. Inputs are
     ``N x in_channels x image_size x image_size``.
     """
     channels = [int(c) for c in channels]
-    if in_channels < 1 or d_out < 1 or convs_per_block < 1 or not channels or min(channels) < 1:
+    convs = ([int(convs_per_block)] * len(channels) if isinstance(convs_per_block, int)
+             else [int(c) for c in convs_per_block])
+    if len(convs) != len(channels):
+        raise ValueError(f"convs_per_block must be one count or one per block ({len(channels)}); "
+                         f"got {convs_per_block}")
+    if in_channels < 1 or d_out < 1 or min(convs, default=0) < 1 or not channels or min(channels) < 1:
         raise ValueError(
             "in_channels, d_out, convs_per_block and every entry of channels must be positive, "
             f"with at least one block; got in_channels={in_channels}, channels={channels}, "
@@ -92,8 +98,8 @@ def vgg_cnn(
         )
     layers: list[nn.Module] = []
     c_in = in_channels
-    for c_out in channels:
-        for _ in range(convs_per_block):
+    for c_out, n_convs in zip(channels, convs):
+        for _ in range(n_convs):
             conv = nn.utils.skip_init(nn.Conv2d, c_in, c_out, 3, padding=1, bias=False, dtype=dtype)
             layers += [conv, nn.ReLU()]
             c_in = c_out
