@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from .storage import atomic_write_json
+from .tables import markdown_rows
 
 VERDICTS = ("agrees", "disagrees", "inconclusive")
 
@@ -99,10 +100,8 @@ def claims_markdown(records: list[dict]) -> str:
         labels = {d: f"D{k}" for k, d in enumerate(datasets, start=1)}
         profiles = ", ".join(dict.fromkeys(r["profile"] for r in rows))
         lines += ["", f"## Chapter {chapter}", "", f"Profile: `{profiles}`.  Data: "
-                  + "; ".join(f"{labels[d]} = {d}" for d in datasets) + ".", "",
-                  "| claim | paper | measured | verdict | data |", "| --- | --- | --- | --- | --- |"]
-        for r in rows:
-            measured = format_value(r["measured"]) + (f" ({r['detail']})" if r.get("detail") else "")
-            cells = [r["name"], r["paper"], measured, f"**{r['verdict']}**", labels[r["dataset"]]]
-            lines.append("| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |")
+                  + "; ".join(f"{labels[d]} = {d}" for d in datasets) + ".", ""]
+        lines += markdown_rows(["claim", "paper", "measured", "verdict", "data"], [
+            [r["name"], r["paper"], format_value(r["measured"]) + (f" ({r['detail']})" if r.get("detail") else ""),
+             f"**{r['verdict']}**", labels[r["dataset"]]] for r in rows])
     return "\n".join(lines) + "\n"
