@@ -194,6 +194,40 @@ def _ising_parameters() -> dict[str, dict[str, Any]]:
     return {"smoke": smoke, "quick": quick, "paper": paper}
 
 
+def _reference_runs() -> dict[str, dict[str, Any]]:
+    """The reference training run of Chapters 4-6 per profile (Li §I.1.3; built by :mod:`adaptsym.reference`).
+
+    ``quick`` is a deep bias-free MLP (5 weight layers) on binary Fashion-MNIST pixels that reaches zero training
+    hinge risk within the book's budget; ``paper`` is Li's 12-layer bias-free VGG (11 convolutions + 1 linear,
+    ~1.2e7 weights) on binary CIFAR-10, for one GPU.  Plain SGD at a constant step, as the order parameter
+    eta ||grad R||^2 of Fig. 4b assumes one step size.
+    """
+    quick = {
+        "dataset": "fashion-mnist",
+        "positive": [0, 2, 4, 6],  # tops (+1) against the rest (-1); CIFAR-10 uses vehicles against animals
+        "n_train": 4000,
+        "n_test": 1000,
+        "model": "mlp",
+        "hidden": [128, 128, 128, 128],
+        "channels": [],  # CNN only
+        "convs_per_block": 1,  # CNN only
+        "image_size": 28,  # CNN only: images are zero-padded to this size
+        "epochs": 150,
+        "lr": 0.05,
+        "momentum": 0.0,
+        "batch_size": 100,
+        "seed": 0,
+        "dtype": "float32",
+    }
+    smoke = dict(quick, n_train=500, n_test=200, hidden=[32, 32, 32, 32], epochs=20, batch_size=50)
+    paper = dict(quick, dataset="cifar10", n_train=None, n_test=2000, model="cnn", hidden=[],
+                 channels=[64, 128, 256, 512, 512], convs_per_block=[2, 2, 2, 2, 3], image_size=32, epochs=300,
+                 lr=0.01, momentum=0.9, batch_size=128)
+    return {"smoke": smoke, "quick": quick, "paper": paper}
+
+
+REFERENCE_RUNS = _reference_runs()
+
 CHAPTERS: tuple[Chapter, ...] = (
     Chapter(1, "umwelt", "The Umwelt formalism", "notebooks/01_umwelt.py", _umwelt_parameters()),
     Chapter(2, "stochastic", "The stochastic definition of DNNs", "notebooks/02_stochastic.py",

@@ -38,6 +38,7 @@ from torch import nn
 
 from adaptsym.device import resolve_device
 from adaptsym.models import accuracy, hinge_loss, relu_mlp, vgg_cnn
+from adaptsym.order import gradient_norm_sq
 from adaptsym.progress import progress_bar
 from adaptsym.stochastic import with_stochastic_gates
 from adaptsym.storage import atomic_write, atomic_write_json, cache_root, json_digest
@@ -58,7 +59,9 @@ class TrainConfig:
     ``batch_size=None`` trains full batch. ``snapshot_epochs`` lists the epochs whose weights are
     saved, 0 being the initialisation. ``data_key`` names the data set (e.g. a task description).
     ``temperature > 0`` trains the stochastic network whose gates are sampled at that temperature
-    (generalised EM, Li §II.2); 0 trains the ReLU network.
+    (generalised EM, Li §II.2); 0 trains the ReLU network. ``record_gradient_norm`` adds to every epoch's
+    history entry the squared norm of the full-training-set risk gradient, ||grad R||^2 (Li eq. 15).
+    ``convs_per_block`` is one count for every block or one per block.
     """
 
     model: str
@@ -66,7 +69,7 @@ class TrainConfig:
     in_channels: int = 0
     channels: tuple[int, ...] = ()
     image_size: int = 0
-    convs_per_block: int = 1
+    convs_per_block: int | tuple[int, ...] = 1
     optimizer: str = "sgd"
     lr: float = 0.01
     momentum: float = 0.0
@@ -79,10 +82,13 @@ class TrainConfig:
     dtype: str = "float32"
     data_key: str = ""
     temperature: float = 0.0
+    record_gradient_norm: bool = False
 
     def __post_init__(self):
         for name in ("widths", "channels", "snapshot_epochs"):
             object.__setattr__(self, name, tuple(int(v) for v in getattr(self, name)))
+        if not isinstance(self.convs_per_block, int):
+            object.__setattr__(self, "convs_per_block", tuple(int(v) for v in self.convs_per_block))
         for name, value, choices in (
             ("model", self.model, MODELS),
             ("optimizer", self.optimizer, OPTIMIZERS),
@@ -344,6 +350,8 @@ class _Training:
             entry["test_loss"], entry["test_accuracy"] = _evaluate(self.model, *test, self.config.batch_size)
         if self.gate_sampler is not None:
             entry["train_stochastic_loss"] = stochastic_loss
+        if self.config.record_gradient_norm:
+            entry["train_grad_norm_sq"] = gradient_norm_sq(self.model, *train, batch_size=self.config.batch_size)
         self.history.append(entry)
         state = self.state_dict()
         if epoch in self.config.snapshot_epochs:
