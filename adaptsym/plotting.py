@@ -34,6 +34,103 @@ def panels(n: int, width: float = 3.4, height: float = 2.8, **kwargs):
     return fig, list(axes[0])
 
 
+def ridgeline_panels(grids, densities_per_panel, labels, titles, xlabel: str = "", width: float = 2.4):
+    """One panel of stacked ridgelines (:func:`ridgelines`) per entry, e.g. per layer (Li Figs. 3a, 4a)."""
+    fig, axes = panels(len(titles), width=width, height=3.4)
+    for ax, grid, densities, title in zip(axes, grids, densities_per_panel, titles):
+        ridgelines(ax, grid, densities, labels)
+        ax.set(title=title, xlabel=xlabel)
+    return fig
+
+
+def gradient_ridgelines(snapshots):
+    """Li Fig. 4a: the gradient entries over their std, one ridgeline per snapshot with a non-zero gradient."""
+    from adaptsym.symmetry import smoothed_density
+
+    live = [s for s in snapshots if s.scaled is not None]
+    grid = np.linspace(-5, 5, 401)
+    densities = [smoothed_density(s.scaled, grid, 2 * (grid[1] - grid[0])) for s in live]
+    fig, (ax,) = panels(1, width=4.5, height=3.6)
+    ridgelines(ax, grid, densities, [f"epoch {s.epoch}" for s in live])
+    zero = [s.epoch for s in snapshots if s.scaled is None]
+    ax.set(xlabel="gradient entry / its std", title="gradient entries" + (f" (exactly 0 at epochs {zero})" if zero else ""))
+    return fig
+
+
+def order_parameter_figure(summary):
+    """Li Fig. 4b: eta ||grad R||^2 ('OP') and the training risk; the first half on log axes, the rest linear."""
+    fig, (ax_log, ax_lin) = panels(2, width=3.6)
+    half = summary.epochs <= summary.epochs[-1] // 2
+    for ax, part, scale in ((ax_log, half, "log"), (ax_lin, ~half, "linear")):
+        ax.plot(summary.epochs[part], summary.risk[part], label="risk (Loss)")
+        ax.plot(summary.epochs[part], summary.op[part], label="η‖∇R‖² (OP)")
+        ax.set(yscale=scale, xlabel="epoch")
+    ax_log.set(title="first half (log axis)")
+    ax_lin.set(title="second half (linear axis)")
+    ax_log.legend()
+    return fig
+
+def signed_log_histograms(values_by_order, titles):
+    """Li Fig. 3b: histograms of sampled values on a signed log axis, sign(v) log10|v|, one panel per order;
+    one step line per seed."""
+    fig, axes = panels(len(titles), width=3.0)
+    for ax, values, title in zip(axes, values_by_order.values(), titles):
+        for v in values:
+            ax.hist(np.sign(v) * np.log10(np.abs(v)), bins=80, histtype="step", density=True)
+        ax.axvline(0, color="k", lw=0.8)
+        ax.set(title=title, xlabel="sign(v)·log10|v|")
+    return fig
+
+
+def gate_correlation_histograms(rows):
+    """Histograms of pairwise gate-state correlations per hidden layer, first vs last epoch, with the shuffled
+    baseline of the last epoch."""
+    layers = sorted({r["layer"] for r in rows})
+    epochs = sorted({r["epoch"] for r in rows})
+    fig, axes = panels(len(layers), width=2.4)
+    bins = np.linspace(-1, 1, 81)
+    for ax, layer in zip(axes, layers):
+        for epoch in epochs:
+            r = next(r for r in rows if r["layer"] == layer and r["epoch"] == epoch)
+            ax.hist(r["r"], bins=bins, histtype="step", density=True, label=f"epoch {epoch}")
+        ax.hist(r["r_shuffled"], bins=bins, histtype="step", density=True, color="grey", label="shuffled")
+        ax.set(title=f"layer {layer}", xlabel="gate correlation r", yscale="log")
+    axes[0].legend()
+    return fig
+
+def equilibration_figure(checks):
+    """The SK equilibration check: energy measured directly and from the overlap, against the window's end."""
+    temperatures = sorted({r["temperature"] for r in checks})
+    shown = [temperatures[0], temperatures[len(temperatures) // 2], temperatures[-1]]
+    fig, axes = panels(len(shown), width=3.0)
+    for ax, temperature in zip(axes, shown):
+        rows = [r for r in checks if r["temperature"] == temperature]
+        sweeps = [r["sweeps"] for r in rows]
+        ax.errorbar(sweeps, [r["energy"] for r in rows], [r["se"] for r in rows], fmt="o-", label="[⟨H⟩]/n")
+        ax.plot(sweeps, [r["energy_from_q"] for r in rows], "s--", label="−β(1 − [⟨q²⟩])/2")
+        ax.set(xscale="log", xlabel="sweeps (end of window)", title=f"T = {temperature:g}")
+    axes[0].legend()
+    return fig
+
+
+def spin_glass_figure(found):
+    """The SK order parameter q_EA(T) with its paramagnetic floor, and the overlap distribution P(q) across T_c."""
+    from adaptsym.spinglass import paramagnetic_floor
+
+    fig, (ax_q, ax_p) = panels(2, width=3.6)
+    n = len(found.q_support) - 1
+    ax_q.errorbar(found.temperatures, found.q_ea, found.q2_se / (2 * found.q_ea), fmt="o-", label="$q_{EA}$")
+    hot = found.temperatures[found.temperatures > 1.05]
+    ax_q.plot(hot, [paramagnetic_floor(n, t) for t in hot], "k:", label="floor $1/\\sqrt{n(1-\\beta^2)}$")
+    ax_q.axvline(1, color="grey", lw=0.8)
+    ax_q.set(xlabel="T", ylabel="$q_{EA}$", title="order parameter")
+    ax_q.legend()
+    for t in (0, len(found.temperatures) // 2, len(found.temperatures) - 1):
+        ax_p.plot(found.q_support, found.p_q[t] * n / 2, label=f"T = {found.temperatures[t]:g}")
+    ax_p.set(xlabel="overlap q", ylabel="P(q)", title="overlap distribution")
+    ax_p.legend()
+    return fig
+
 def circuit_diagram(ax, weights: list, gates: list, path: tuple[int, ...], circuit_value: float,
                     output_value: float) -> None:
     """Li Fig. 2 for a small bias-free ReLU MLP: neurons, weights, one highlighted basis circuit, the assembly.
@@ -81,3 +178,19 @@ def reconstruction_scatter(ax, data_moments, model_moments, model_label: str, ti
     ax.plot(lim, lim, "k--", lw=0.8)
     ax.set(xlabel="data", ylabel=model_label, title=title)
     ax.legend(loc="upper left")
+
+
+def ridgelines(ax, grid, densities, labels, *, overlap: float = 1.6, color: str = "tab:blue") -> None:
+    """Stacked densities as in Li Fig. 3a: one row per label, the first at the top; each density divided by its
+    own maximum so every row peaks ``overlap`` row spacings high; a black vertical line at 0, the labels at the
+    left, a white background."""
+    for row, (density, label) in enumerate(zip(densities, labels)):
+        base = len(densities) - 1 - row
+        curve = base + overlap * np.asarray(density) / (float(np.max(density)) or 1.0)
+        ax.fill_between(grid, base, curve, color=color, alpha=0.25, lw=0)
+        ax.plot(grid, curve, color=color, lw=0.9)
+        ax.text(grid[0], base + 0.15, label, fontsize=8)
+    ax.axvline(0, color="black", lw=0.9)
+    ax.set_facecolor("white")
+    ax.set_yticks([])
+    ax.grid(False)
