@@ -52,6 +52,14 @@ class Ledger:
             atomic_write_json(self.path, [asdict(c) for c in self.claims])
         print(f"[claim] {name}: measured {format_value(claim.measured)} | paper: {paper} -> {verdict}")
 
+    def table(self):
+        """This chapter's claims as a table to display: claim, paper, measured (with its criterion), verdict."""
+        from IPython.display import Markdown
+
+        return Markdown("\n".join(markdown_rows(["claim", "paper", "measured", "verdict"], [
+            [c.name, c.paper, format_value(c.measured) + (f" ({c.detail})" if c.detail else ""), f"**{c.verdict}**"]
+            for c in self.claims])))
+
 
 def _plain(value: Any) -> Any:
     """Numpy/torch scalars and arrays as Python numbers and lists, so the ledger is plain JSON."""

@@ -8,12 +8,17 @@ import torch
 
 from adaptsym.models import hinge_loss, relu_mlp
 from adaptsym.order import (
+    GradientSnapshot,
+    circuit_identity_rows,
     decay_rate,
     first_zero_epoch,
     gradient_norm_sq,
     gradient_norm_sq_from_circuits,
+    gradient_symmetry_claims,
+    order_parameter_claims,
     order_parameter_summary,
 )
+from adaptsym.symmetry import symmetry_stats
 
 
 def data(d_in, m, seed):
@@ -85,3 +90,33 @@ def test_decay_rate_and_first_zero_edge_cases():
 def test_summary_rejects_a_history_without_gradient_norms():
     with pytest.raises(ValueError, match="record_gradient_norm=True"):
         order_parameter_summary([{"epoch": 0, "lr": None, "train_loss": 1.0}])
+
+
+def test_order_parameter_claims_follow_their_criteria():
+    same = order_parameter_claims(order_parameter_summary(planted_history(0.2, 0.2, ratio=0.1, zero_at=30)))
+    assert [c["agrees"] for c in same] == [True, True, True, True]
+    apart = order_parameter_claims(order_parameter_summary(planted_history(0.3, 0.1, ratio=20.0, zero_at=99)))
+    assert [c["agrees"] for c in apart] == [False, False, False, True]
+
+
+def test_a_stationary_point_at_positive_risk_is_counted():
+    history = planted_history(0.2, 0.2, ratio=0.1, zero_at=30)
+    history[10]["train_grad_norm_sq"] = 0.0
+    claims = order_parameter_claims(order_parameter_summary(history))
+    assert claims[-1]["measured"] == 1 and claims[-1]["agrees"] is False
+
+
+def test_circuit_identity_rows_are_exact_in_float64():
+    rows = circuit_identity_rows([[3, 2, 1], [3, 2, 2, 1]], n_examples=6, seed=0)
+    assert [r[0] for r in rows] == ["3-2-1", "3-2-2-1"]
+    assert all(r[3] <= 1e-12 for r in rows)
+
+
+def test_gradient_claims_on_planted_snapshots():
+    rng = np.random.default_rng(0)
+    symmetric = [GradientSnapshot(e, 1.0 / (1 + e), rng.standard_normal(500),
+                                  symmetry_stats(rng.standard_normal(5000), n_boot=20)) for e in range(3)]
+    zero = GradientSnapshot(3, 0.0, None, None)
+    assert [c["agrees"] for c in gradient_symmetry_claims(symmetric + [zero])] == [True, True]
+    skewed = GradientSnapshot(0, 1.0, None, symmetry_stats(rng.exponential(size=5000) - np.log(2), n_boot=20))
+    assert [c["agrees"] for c in gradient_symmetry_claims([skewed, symmetric[1]])] == [False, False]
