@@ -131,6 +131,35 @@ def spin_glass_figure(found):
     ax_p.legend()
     return fig
 
+def assembly_figure(grid, mu: float):
+    """Li eq. 20 measured: per order, the normalised mean |E[A]|/sqrt(E[A^2]) against depth for each weight law
+    (colour) and width (line style), the noise floor of a zero mean, and the bound's shape (grey, through the
+    broken law's first point at the widest width)."""
+    from adaptsym.assemblies import bound_shapes
+
+    names = {0: "output T(x)", 1: "gradient entry", 2: "Hessian entry"}
+    colours = {"symmetric": "tab:blue", "broken": "tab:orange", "shifted": "tab:red"}
+    styles = ["-", "--", ":", "-."]
+    fig, axes = panels(len(grid.orders), width=3.2, height=3.0)
+    depths = np.asarray(grid.depths)
+    for ax, (k, order) in zip(axes, enumerate(grid.orders)):
+        for a, law in enumerate(grid.init_laws):
+            for w, width in enumerate(grid.widths):
+                ax.plot(depths, grid.value[a, k, :, w], styles[w % 4], marker="o", ms=3, color=colours.get(law),
+                        label=f"{law}, n={width}" if k == 0 else None)
+        if "broken" in grid.init_laws:
+            b = grid.init_laws.index("broken")
+            first = np.flatnonzero(np.isfinite(grid.value[b, k, :, -1]))
+            if first.size:
+                shape = bound_shapes(depths, grid.widths[-1], mu).total
+                ax.plot(depths, shape / shape[first[0]] * grid.value[b, k, first[0], -1], color="grey", lw=2,
+                        alpha=0.5, label="eq. 20 bound shape" if k == 0 else None)
+        ax.axhline(grid.noise_floor, color="black", lw=0.8, label="noise floor" if k == 0 else None)
+        ax.set(yscale="log", xlabel="depth L", title=names[order])
+    axes[0].set_ylabel("|E[A]| / sqrt(E[A²])")
+    fig.legend(loc="outside right upper", fontsize=7)
+    return fig
+
 def circuit_diagram(ax, weights: list, gates: list, path: tuple[int, ...], circuit_value: float,
                     output_value: float) -> None:
     """Li Fig. 2 for a small bias-free ReLU MLP: neurons, weights, one highlighted basis circuit, the assembly.

@@ -228,12 +228,56 @@ def _reference_runs() -> dict[str, dict[str, Any]]:
 
 REFERENCE_RUNS = _reference_runs()
 
+def _symmetry_parameters() -> dict[str, dict[str, Any]]:
+    quick = {
+        "reference": {},  # overrides of the reference run's settings (profiles.REFERENCE_RUNS)
+        "n_boot": 100,  # bootstrap replicates behind every error bar
+        "max_samples": 50000,  # weights per layer the statistics use (a seeded subsample beyond that)
+        "circuit_samples": 1000000,  # circuits (and perturbations) sampled per seed for Fig. 3b; ~3% are open
+        "circuit_seeds": [0, 1, 2, 3, 4],
+        "gate_inputs": 2000,  # training inputs over which gate states are correlated
+        "eq20_depths": [2, 3, 4, 5, 6, 8, 10],
+        "eq20_widths": [16, 32, 64, 128],
+        "eq20_networks": 2000,  # random initialisations per (depth, width)
+        "eq20_mu": 0.5,  # sqrt(n)^(1-mu) weights per layer have a broken (shifted) law
+        "eq20_shift": 1.0,  # the shift, in units of the layer's weight standard deviation
+        "seed": 0,
+    }
+    smoke = dict(quick, n_boot=20, max_samples=5000, circuit_samples=100000, circuit_seeds=[0, 1], gate_inputs=300,
+                 eq20_depths=[2, 4, 6], eq20_widths=[16, 64], eq20_networks=400)
+    paper = dict(quick, n_boot=200, max_samples=200000, circuit_samples=10000000, circuit_seeds=list(range(10)),
+                 gate_inputs=10000, eq20_depths=[2, 3, 4, 5, 6, 8, 10, 12, 16], eq20_widths=[16, 64, 256, 1024],
+                 eq20_networks=10000)
+    return {"smoke": smoke, "quick": quick, "paper": paper}
+
+
+def _order_parameters() -> dict[str, dict[str, Any]]:
+    quick = {
+        "reference": {},  # overrides of the reference run's settings (profiles.REFERENCE_RUNS)
+        "n_boot": 100,
+        "max_samples": 50000,  # gradient entries the symmetry statistics use per snapshot
+        "identity_widths": [[4, 3, 1], [4, 3, 3, 1], [3, 3, 3, 3, 1], [3, 2, 3, 2, 3, 1]],  # eqs. 15-16 checked
+        "identity_examples": 12,
+        "sk_spins": 128,
+        "sk_samples": 8,  # disorder samples (the equilibration check needs several)
+        "sk_temperatures": [0.3, 0.34, 0.386, 0.438, 0.498, 0.565, 0.641, 0.727, 0.825, 0.936, 1.063, 1.206, 1.369, 1.553, 1.762, 2.0],  # spinglass.geometric_temperatures(0.3, 2, 16)
+        "sk_sweeps": 2048,
+        "seed": 0,
+    }
+    smoke = dict(quick, n_boot=20, max_samples=5000, identity_widths=[[3, 2, 1], [3, 2, 2, 1]], identity_examples=6,
+                 sk_spins=32, sk_samples=4, sk_temperatures=[0.4, 0.7, 1.0, 1.5, 2.0], sk_sweeps=256)
+    paper = dict(quick, n_boot=200, max_samples=200000, sk_spins=512, sk_samples=16, sk_sweeps=16384)
+    return {"smoke": smoke, "quick": quick, "paper": paper}
+
+
 CHAPTERS: tuple[Chapter, ...] = (
     Chapter(1, "umwelt", "The Umwelt formalism", "notebooks/01_umwelt.py", _umwelt_parameters()),
     Chapter(2, "stochastic", "The stochastic definition of DNNs", "notebooks/02_stochastic.py",
             _stochastic_parameters()),
     Chapter(3, "circuits", "Circuits and the feedback-control loop", "notebooks/03_circuits.py",
             _circuits_parameters()),
+    Chapter(4, "symmetry", "Circuit symmetry", "notebooks/04_symmetry.py", _symmetry_parameters()),
+    Chapter(5, "order", "The plasticity order parameter", "notebooks/05_order.py", _order_parameters()),
     Chapter(7, "ising", "Binary networks and the data-driven Ising model", "notebooks/07_ising.py",
             _ising_parameters()),
 )

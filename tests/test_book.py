@@ -12,6 +12,11 @@ from adaptsym.profiles import CHAPTERS, REPO_ROOT
 
 pytestmark = pytest.mark.slow
 
+EMPIRICAL_CHAPTERS = {"symmetry", "order"}
+"""Chapters whose claims test the paper's empirical statements with criteria that a real run can fail, at the
+smoke scale too (Chapter 4's gates, for one): there a 'disagrees' is a finding, not a failure.  The other
+chapters' smoke runs are held to no disagreement."""
+
 
 def test_a_failing_chapter_raises_and_keeps_its_notebook(tmp_path, monkeypatch):
     source = tmp_path / "broken.py"
@@ -37,7 +42,10 @@ def test_book_builds_from_smoke_chapters_with_warnings_as_errors(tmp_path):
         assert executed.metadata.papermill.parameters["profile"] == "smoke"
         claims = json.loads((tmp_path / "build" / "chapters" / f"{ch.stem}.claims.json").read_text())
         assert claims and all(c["profile"] == "smoke" for c in claims)
-        assert [c["name"] for c in claims if c["verdict"] == "disagrees"] == []
+        assert any(c["verdict"] != "inconclusive" for c in claims), f"{ch.slug} decides no claim at smoke scale"
+        assert all(c["verdict"] == "agrees" for c in claims if c["paper"].startswith("exact identity"))
+        if ch.slug not in EMPIRICAL_CHAPTERS:
+            assert [c["name"] for c in claims if c["verdict"] == "disagrees"] == []
         assert (html / "build" / "chapters" / f"{ch.stem}.html").exists()
     claims_page = (html / "book" / "claims.html").read_text()
     assert "max-ent constraints met" in claims_page and "smoke" in claims_page
