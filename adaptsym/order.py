@@ -25,20 +25,8 @@ import torch
 from torch import nn
 
 from adaptsym.circuits import first_order_circuits
-from adaptsym.hessian import weights_in_order
-from adaptsym.models import hinge_loss, mlp_linears
-
-
-def risk_gradient(model: nn.Module, X: torch.Tensor, y: torch.Tensor, batch_size: int | None = None) -> torch.Tensor:
-    """grad R of the full-data hinge risk (Li eq. 12) as one flat vector over ``model.parameters()``, computed
-    in fixed batches of ``batch_size`` examples (all at once if None), each weighted by its share of the data."""
-    params = list(model.parameters())
-    total = [torch.zeros_like(p) for p in params]
-    chunk = batch_size or len(X)
-    for xb, yb in zip(X.split(chunk), y.split(chunk)):
-        for acc, g in zip(total, torch.autograd.grad(hinge_loss(model(xb), yb) * (len(xb) / len(X)), params)):
-            acc += g
-    return torch.cat([g.reshape(-1) for g in total])
+from adaptsym.hessian import risk_gradient, weights_in_order
+from adaptsym.models import mlp_linears
 
 
 def gradient_norm_sq(model: nn.Module, X: torch.Tensor, y: torch.Tensor, batch_size: int | None = None) -> float:
