@@ -58,6 +58,17 @@ def gradient_norm_sq_from_circuits(model: nn.Sequential, X: torch.Tensor, y: tor
     return total
 
 
+def order_parameter(history: Sequence[dict[str, Any]]) -> np.ndarray:
+    """η_t ||∇R||² per epoch of a training history with ``train_grad_norm_sq`` (Li Fig. 4b), η_t the step size of
+    the epoch that ends there (the first epoch's for epoch 0, the initialisation)."""
+    if not history or "train_grad_norm_sq" not in history[0]:
+        raise ValueError("the history has no train_grad_norm_sq: train with TrainConfig(record_gradient_norm=True)")
+    if len(history) < 2:
+        raise ValueError("the history needs at least one trained epoch")
+    step = [history[1]["lr"]] + [h["lr"] for h in history[1:]]
+    return np.array(step, dtype=float) * np.array([h["train_grad_norm_sq"] for h in history])
+
+
 @dataclass(frozen=True)
 class OrderParameterSummary:
     """What Li says of Fig. 4b, measured on one training history.
@@ -89,14 +100,8 @@ def order_parameter_summary(history: Sequence[dict[str, Any]], zero: float = 0.0
     fitted decay rate of each, and the first epoch at which each is at most ``zero`` (exact zero by default:
     with plain SGD both are exactly 0 once every margin exceeds 1).
     """
-    if not history or "train_grad_norm_sq" not in history[0]:
-        raise ValueError("the history has no train_grad_norm_sq: train with TrainConfig(record_gradient_norm=True)")
     epochs = np.array([h["epoch"] for h in history])
-    step = [h["lr"] for h in history]
-    step[0] = step[1] if len(step) > 1 else None
-    if step[0] is None:
-        raise ValueError("the history needs at least one trained epoch")
-    op = np.array(step, dtype=float) * np.array([h["train_grad_norm_sq"] for h in history])
+    op = order_parameter(history)
     risk = np.array([h["train_loss"] for h in history])
     both = (op > 0) & (risk > 0)
     log_ratio = np.log(op[both] / risk[both])

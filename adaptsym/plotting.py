@@ -223,3 +223,120 @@ def ridgelines(ax, grid, densities, labels, *, overlap: float = 1.6, color: str 
     ax.set_facecolor("white")
     ax.set_yticks([])
     ax.grid(False)
+
+
+def hessian_entry_figure(snapshots, entries):
+    """Li Fig. 6: (a) the bootstrap laws of ``entries`` (three column indices) over their std through training, on a
+    signed log axis, one panel per entry; (b, c) a 100 x 100 block of the entries' correlation matrix at the first
+    and the last snapshot where H ≠ 0."""
+    from adaptsym.plasticity import live
+    from adaptsym.symmetry import smoothed_density
+
+    shown = live(snapshots)
+    grid = np.linspace(-3, 3, 301)
+    fig, axes = panels(len(entries) + 2, width=2.5, height=3.4)
+    for ax, entry in zip(axes, entries):
+        laws = [s.replicates[:, entry] / s.replicates[:, entry].std() for s in shown]
+        densities = [smoothed_density(np.sign(v) * np.log10(1 + np.abs(v)), grid, 2 * (grid[1] - grid[0]))
+                     for v in (law.numpy() for law in laws)]
+        ridgelines(ax, grid, densities, [f"epoch {s.epoch}" for s in shown])
+        ax.set(title=f"entry {entry}", xlabel="sign · log₁₀(1 + |entry / std|)")
+    for ax, s in zip(axes[len(entries):], (shown[0], shown[-1])):
+        block = s.statistics()["correlation"][:100, :100].nan_to_num().numpy()
+        image = ax.imshow(block, cmap="RdBu_r", vmin=-1, vmax=1)
+        ax.set(title=f"correlations, epoch {s.epoch}", xticks=[], yticks=[])
+        ax.grid(False)
+    fig.colorbar(image, ax=axes[-1], shrink=0.7)
+    return fig
+
+
+def normalised_mean_figure(snapshots, threshold: float, paper_share: float = 0.95, paper_coupled: float = 3.39e-4):
+    """Li Fig. 7: (a) the laws of the std-normalised entry means through training, (b) the share below
+    ``threshold`` with its error, (c) the shares of significantly correlated pairs, skewed and kurtotic entries."""
+    from adaptsym.plasticity import live
+
+    shown = live(snapshots)
+    epochs = [s.epoch for s in shown]
+    fig, (ax_a, ax_b, ax_c) = panels(3, width=3.3)
+    colours = plt.cm.viridis(np.linspace(0, 1, len(shown)))
+    for colour, s in zip(colours, shown):
+        means = s.normalised_means().numpy()
+        ax_a.hist(np.log10(means[np.isfinite(means) & (means > 0)]), bins=40, histtype="step", density=True,
+                  color=colour, label=f"epoch {s.epoch}")
+    ax_a.axvline(np.log10(threshold), color="black", lw=0.8)
+    ax_a.set(xlabel="log₁₀ |mean| / std", ylabel="density", title="(a) normalised entry means")
+    ax_a.legend(fontsize=6)
+    share, error = np.array([s.small_share() for s in shown]).T
+    ax_b.errorbar(epochs, share, yerr=error, marker="o", capsize=2, label="measured")
+    ax_b.axhline(paper_share, color="grey", ls=":", label=f"Li: at least {paper_share:.0%}")
+    ax_b.set(xlabel="epoch", ylim=(0, 1.02), title=f"(b) share of |mean|/std < {threshold}")
+    ax_b.legend(fontsize=7)
+    tested = [s for s in shown if s.coupling is not None]
+    for key, label in (("correlation_fraction", "correlated pairs"), ("skewness_fraction", "skewed entries"),
+                       ("kurtosis_fraction", "kurtotic entries")):
+        ax_c.plot([s.epoch for s in tested], [max(s.coupling[key], 1e-6) for s in tested], "o-", label=label)
+    ax_c.axhline(paper_coupled, color="grey", ls=":", label=f"Li: {paper_coupled:g} correlated")
+    ax_c.set(yscale="log", xlabel="epoch", title="(c) significant (BH, FDR 0.05)")
+    ax_c.legend(fontsize=7)
+    return fig
+
+
+def spectrum_figure(snapshots, history):
+    """Li Fig. 8: (a) the SLQ spectral density through training on symmetric-log axes, each smoothed with a width of
+    1% of its largest |Ritz value|; (b) the training risk and accuracy through training."""
+    import torch
+
+    from adaptsym.hessian import spectral_density
+    from adaptsym.plasticity import live
+
+    shown = live(snapshots)
+    zero = [s.epoch for s in snapshots if s.zero]
+    scale = max(float(s.nodes.abs().max()) for s in shown)
+    floor = 1e-4 * scale
+    grid = np.sinh(np.linspace(-1, 1, 1601) * np.arcsinh(1.2 * scale / floor)) * floor
+    fig, (ax_a, ax_b) = panels(2, width=4.4, height=3.3)
+    colours = plt.cm.viridis(np.linspace(0, 1, len(shown)))
+    for colour, s in zip(colours, shown):
+        density = spectral_density(s.nodes, s.weights, torch.as_tensor(grid), sigma=0.01 * float(s.nodes.abs().max()))
+        ax_a.plot(grid, density.numpy(), color=colour, lw=1, label=f"epoch {s.epoch}")
+    ax_a.set(xscale="symlog", yscale="log", xlabel="eigenvalue λ", ylabel="density",
+             title="(a) spectrum" + (f"; H = 0 exactly at epochs {zero}" if zero else ""))
+    ax_a.set_xscale("symlog", linthresh=floor)
+    ax_a.set_ylim(1e-3 * max(float(l.get_ydata().max()) for l in ax_a.lines), None)
+    ax_a.legend(fontsize=6)
+    epochs = [h["epoch"] for h in history]
+    ax_b.plot(epochs, [h["train_loss"] for h in history], label="training hinge risk")
+    ax_b.plot(epochs, [h["train_accuracy"] for h in history], label="training accuracy")
+    ax_b.set(xlabel="epoch", title="(b) risk and accuracy")
+    ax_b.legend()
+    return fig
+
+
+def boundary_figure(cells):
+    """Li §III on the two cells beside the phase boundary (:func:`adaptsym.complexity.boundary_cells`): (a) the
+    training risk and the order parameter η||∇R||² through training, (b) the spectra of their final Hessians on
+    symmetric-log axes (or the statement H = 0)."""
+    import torch
+
+    from adaptsym.hessian import spectral_density
+    from adaptsym.order import order_parameter
+
+    fig, (ax_a, ax_b) = panels(2, width=4.4, height=3.3)
+    for cell, colour in zip(cells, ("tab:green", "tab:red")):
+        label = f"width {cell.width}, n = {cell.n_train}"
+        epochs = [h["epoch"] for h in cell.history]
+        ax_a.plot(epochs, [h["train_loss"] for h in cell.history], color=colour, label=f"{label}: risk")
+        ax_a.plot(epochs, order_parameter(cell.history), color=colour, ls="--", label=f"{label}: η‖∇R‖²")
+        if cell.spectrum is None:
+            ax_b.plot([], [], color=colour, label=f"{label}: H = 0 exactly")
+            continue
+        scale = float(cell.nodes.abs().max())
+        grid = np.sinh(np.linspace(-1, 1, 1201) * np.arcsinh(1.2e4)) * 1e-4 * scale
+        density = spectral_density(cell.nodes, cell.weights, torch.as_tensor(grid), sigma=0.01 * scale)
+        ax_b.plot(grid, density.numpy(), color=colour, label=label)
+        ax_b.set_xscale("symlog", linthresh=1e-4 * scale)
+    ax_a.set(yscale="log", xlabel="epoch", title="(a) risk and order parameter")
+    ax_a.legend(fontsize=6)
+    ax_b.set(yscale="log", xlabel="eigenvalue λ", ylabel="density", title="(b) final Hessian spectrum")
+    ax_b.legend(fontsize=7)
+    return fig

@@ -270,6 +270,31 @@ def _order_parameters() -> dict[str, dict[str, Any]]:
     return {"smoke": smoke, "quick": quick, "paper": paper}
 
 
+def _plasticity_parameters() -> dict[str, dict[str, Any]]:
+    quick = {
+        "reference": {},  # overrides of the reference run's settings (profiles.REFERENCE_RUNS)
+        "n_pairs": 1000,  # random cross-layer Hessian entries followed through training (Figs. 6-7)
+        "n_boot": 1000,  # bootstrap replicates of the entries
+        "resample_size": 100,  # examples per replicate: the reference run's minibatch
+        "slq_steps": 40,  # Lanczos steps per probe (Fig. 8a)
+        "slq_probes": 4,
+        "structure_examples": 100,  # examples of the small network whose dense Hessian shows the structure
+        "grid_widths": [2, 4, 8, 16, 32, 64],  # complexity matching (Li §III)
+        "grid_n_trains": [100, 400, 1600],
+        "grid_depth": 5,
+        "grid_epochs": 200,
+        "grid_lr": 0.05,
+        "grid_batch_size": 100,
+        "seed": 0,
+    }
+    smoke = dict(quick, n_pairs=200, n_boot=200, slq_steps=12, slq_probes=2, structure_examples=40,
+                 grid_widths=[2, 32], grid_n_trains=[20, 200], grid_epochs=30, grid_batch_size=10)
+    paper = dict(quick, n_pairs=2000, n_boot=2000, resample_size=128, slq_steps=80, slq_probes=8,
+                 grid_widths=[2, 4, 8, 16, 32, 64, 128, 256], grid_n_trains=[250, 1000, 4000, 16000], grid_epochs=300,
+                 grid_batch_size=128, grid_lr=0.05)
+    return {"smoke": smoke, "quick": quick, "paper": paper}
+
+
 CHAPTERS: tuple[Chapter, ...] = (
     Chapter(1, "umwelt", "The Umwelt formalism", "notebooks/01_umwelt.py", _umwelt_parameters()),
     Chapter(2, "stochastic", "The stochastic definition of DNNs", "notebooks/02_stochastic.py",
@@ -278,6 +303,7 @@ CHAPTERS: tuple[Chapter, ...] = (
             _circuits_parameters()),
     Chapter(4, "symmetry", "Circuit symmetry", "notebooks/04_symmetry.py", _symmetry_parameters()),
     Chapter(5, "order", "The plasticity order parameter", "notebooks/05_order.py", _order_parameters()),
+    Chapter(6, "plasticity", "The plasticity phase", "notebooks/06_plasticity.py", _plasticity_parameters()),
     Chapter(7, "ising", "Binary networks and the data-driven Ising model", "notebooks/07_ising.py",
             _ising_parameters()),
 )

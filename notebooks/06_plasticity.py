@@ -1,0 +1,167 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 6. The plasticity phase
+#
+# Li's §II.6 {cite}`li2022complexity` asks whether the order of Chapter 5 is *stable*: whether gradient descent can
+# stall at a stationary point of positive risk.  The answer comes from the Hessian of the risk.  Its entries are
+# assemblies of second-order circuit perturbations (eqs. 18–19, Chapter 3); if circuit symmetry survives training,
+# the entries fluctuate around zero and are sparsely correlated (Figs. 6–7), the spectrum is symmetric about zero,
+# so every stationary point is a saddle, and gradient descent follows *benign pathways* to zero risk (Fig. 8).  Li
+# calls this regime the *plasticity phase*; §III ties it to *complexity matching*: it holds when the network is
+# large enough for the data, and beyond that lies a *frustration phase* of non-zero risk.
+#
+# We measure all of this at every snapshot of the reference training run of Chapters 4–5.
+
+# %% tags=["parameters"]
+profile = "quick"
+claims_path = None
+reference = {}
+n_pairs = 1000
+n_boot = 1000
+resample_size = 100
+slq_steps = 40
+slq_probes = 4
+structure_examples = 100
+grid_widths = [2, 4, 8, 16, 32, 64]
+grid_n_trains = [100, 400, 1600]
+grid_depth = 5
+grid_epochs = 200
+grid_lr = 0.05
+grid_batch_size = 100
+seed = 0
+
+# %%
+import matplotlib.pyplot as plt
+from IPython.display import display
+
+from adaptsym import complexity, plasticity, plotting
+from adaptsym.claims import Ledger
+from adaptsym.reference import reference_run
+from adaptsym.tables import markdown_table
+
+plotting.use_book_style()
+ref = reference_run(profile, reference, progress=False)
+ledger = Ledger("6 plasticity phase", profile, dataset=ref.description, path=claims_path)
+print(ref.description)
+
+# %% [markdown]
+# ## 6.1 What the structure forces
+#
+# With the hinge loss $\ell_k = \max(0, 1 - y_kT(x_k))$ (eq. 12), which is linear in $T$ on each side of the kink,
+# and a bias-free ReLU network, which is linear in each layer's weights between gate flips, the risk Hessian is
+#
+# $$H = -\frac1m \sum_{k:\ y_kT(x_k) < 1} y_k\,\nabla^2_\theta T(x_k),$$
+#
+# a sum over the *margin violators* only, whose within-layer blocks vanish.  Hence $\mathrm{diag}(H) = 0$ and
+# $\mathrm{tr}(H) = 0$: the spectrum has zero mean, so whenever $H \ne 0$ it has eigenvalues of both signs — every
+# stationary point with a violator is a saddle *by construction*.  And $H = 0$ once every margin exceeds 1.  These
+# are tested exactly in `tests/test_hessian.py`; here is the same check on the dense Hessian of a small network
+# (pooled images, three hidden layers of 8) trained part-way on the reference data:
+
+# %%
+check = plasticity.structure_on_small_network(ref.x_train[:structure_examples], ref.y_train[:structure_examples],
+                                              seed=seed)
+display(markdown_table(["quantity", "value"], [[name, f"{value:.3g}"] for name, value in check.items()]))
+ledger.record(**plasticity.structure_claim(check))
+
+# %% [markdown]
+# What is *not* forced, and is measured below: the entries' means against their fluctuations, their correlations,
+# the shape of the spectrum (its normalised third moment $\mathrm{tr}(H^3)/\mathrm{tr}(H^2)^{3/2}$, which lies in
+# $[-1, 1]$, and the balance $\sum_{\lambda<0}\lambda^2 / \sum_{\lambda>0}\lambda^2$ of the squared eigenvalues), its
+# Ritz extremes, and where the phase boundary lies.
+
+# %% [markdown]
+# ## 6.2 Hessian entries through training (Figs. 6–7)
+#
+# At each snapshot we compute, once, the per-example second derivatives of `n_pairs` random cross-layer entries
+# over the whole training set (non-violators contribute zeros) and resample examples: each of `n_boot` bootstrap
+# replicates is the mean over `resample_size` examples drawn with replacement.  Li's supplement I A, which fixes his
+# resample size, is not in our copy; we use the training minibatch, and report for each snapshot the largest
+# resample size at which 95% of the normalised means would fall below 0.15 (the normalised mean of an entry grows
+# as the square root of the resample size).  The spectrum at the same snapshot comes from stochastic Lanczos
+# quadrature (`slq_steps` steps, `slq_probes` Rademacher probes) on exact Hessian-vector products.  Each snapshot
+# is cached.
+
+# %%
+snapshots = plasticity.hessian_snapshots(ref, n_pairs=n_pairs, n_boot=n_boot, resample_size=resample_size,
+                                         slq_steps=slq_steps, slq_probes=slq_probes, seed=seed, progress=False)
+display(plasticity.snapshot_markdown(snapshots))
+
+# %% [markdown]
+# **Fig. 6a**: the bootstrap laws of three entries, each divided by its standard deviation, through training, on a
+# signed logarithmic axis; **Figs. 6b–c**: a $100\times100$ block of the entries' correlation matrix at the first
+# and the last snapshot where $H \neq 0$.
+
+# %%
+fig = plotting.hessian_entry_figure(snapshots, plasticity.shown_entries(snapshots))
+plt.show()
+
+# %% [markdown]
+# **Fig. 7**: (a) the laws of the std-normalised entry means through training, (b) the share below 0.15 with its
+# error (spread over ten disjoint groups of replicates), (c) the shares of entry pairs whose correlation is
+# significantly non-zero (Fisher $z$ with the number of violators as sample size, Benjamini–Hochberg over all pairs
+# at a false-discovery rate of 0.05) and of entries with significant skewness and excess kurtosis.
+
+# %%
+fig = plotting.normalised_mean_figure(snapshots, plasticity.SMALL_MEAN)
+plt.show()
+for claim in plasticity.entry_claims(snapshots):
+    ledger.record(**claim)
+
+# %% [markdown]
+# ## 6.3 The spectrum (Fig. 8)
+#
+# The smoothed SLQ density at every snapshot where $H \neq 0$, on symmetric-log axes, beside the risk and accuracy
+# of Fig. 8b.  After the risk reaches zero the Hessian is exactly zero (measured $\|Hv\|$ in the table above), and
+# the figure says so rather than drawing an empty density.
+
+# %%
+fig = plotting.spectrum_figure(snapshots, ref.history)
+plt.show()
+for claim in plasticity.spectrum_claims(snapshots):
+    ledger.record(**claim)
+
+# %% [markdown]
+# ## 6.4 Complexity matching (Li §III)
+#
+# The plasticity phase "does not automatically hold for any large DNNs processing any datasets".  A grid of widths
+# × training-set sizes, each a bias-free ReLU network with `grid_depth` weight layers trained by the reference
+# run's SGD for `grid_epochs` epochs (all through the run cache): zero final risk marks the plasticity phase, a
+# non-zero one the frustration phase, where Li expects the order parameter at zero and the Hessian "likely positive
+# semidefinite".  A ↓ marks cells whose risk was still falling at the end.
+
+# %%
+grid = complexity.complexity_grid(grid_widths, grid_n_trains, depth=grid_depth, epochs=grid_epochs, lr=grid_lr,
+                                  batch_size=grid_batch_size, seed=seed, progress=False)
+fig, (ax,) = plotting.panels(1, width=6.0, height=3.6)
+complexity.plot_phase_diagram(ax, grid)
+plt.show()
+
+# %% [markdown]
+# The two cells nearest each other across the boundary (on a grid of one phase, the cell nearest to where the
+# other would be): their risk and order parameter through training, and the spectra of their final Hessians.
+
+# %%
+cells = complexity.boundary_cells(grid, slq_steps, slq_probes, seed=seed)
+fig = plotting.boundary_figure(cells)
+plt.show()
+for claim in complexity.complexity_claims(grid, cells):
+    ledger.record(**claim)
+
+# %% [markdown]
+# ## What this chapter measured against the paper
+
+# %%
+display(ledger.table())
