@@ -281,6 +281,23 @@ def boundary_cells(grid: ComplexityGrid, steps: int, probes: int, seed: int = 0)
     return cells
 
 
+def stationary_frustrated_cells(grid: ComplexityGrid) -> list[dict]:
+    """The frustrated cells whose order parameter is exactly 0 at the last epoch: stationary at a non-zero risk
+    (Li's frustration phase, §III).  Per cell: width, n_train, risk, the number of margin violators and how many of
+    them have T(x) = 0 exactly, i.e. meet no open ReLU path (every basis circuit closed, Li eq. 11), so that they
+    give neither gradient nor Hessian."""
+    found = []
+    for i, j in np.argwhere(~grid.phase() & (grid.final_order_parameter == 0)):
+        width, n_train = grid.widths[i], grid.n_trains[j]
+        x, y = grid.training_data(n_train)
+        with torch.no_grad():
+            output = grid.run(width, n_train).model(device="cpu")(x)[:, 0]
+        violating = y * output < 1
+        found.append(dict(width=width, n_train=n_train, risk=float(grid.final_risk[i, j]),
+                          violators=int(violating.sum()), closed=int((violating & (output == 0)).sum())))
+    return found
+
+
 def complexity_claims(grid: ComplexityGrid, cells: Sequence[BoundaryCell]) -> list[dict]:
     """Li §III on a grid, as ``Ledger.record`` keyword arguments: zero risk where the network is large for its data
     and not where it is small; in the frustration phase an order parameter at zero and a Hessian "likely positive
@@ -317,11 +334,15 @@ def _frustration_claims(grid: ComplexityGrid, frustrated: BoundaryCell | None) -
     falling = bool(grid.still_falling[i, j])
     energy = 0.0 if frustrated.spectrum is None else frustrated.spectrum["energy_ratio"]
     cell = f"width {frustrated.width}, {frustrated.n_train} examples"
+    stuck = (~grid.phase()) & (grid.final_order_parameter == 0)
     return [
         dict(order, measured=ratio, agrees=None if falling else ratio <= 0.01,
-             detail=f"η||∇R||² over the risk at the last epoch of the frustrated cell ({cell}); criterion <= 0.01, "
-                    "a tenth of Li's ratio in the plasticity phase (Fig. 4b)"
-                    + ("; its risk is still falling (inconclusive)" if falling else "")),
+             detail=f"η||∇R||² over the risk at the last epoch of the frustrated cell beside the boundary ({cell}); "
+                    "criterion <= 0.01, a tenth of Li's ratio in the plasticity phase (Fig. 4b)"
+                    + ("; its risk is still falling (inconclusive)" if falling else "")
+                    + f". Elsewhere {int(stuck.sum())} of {int((~grid.phase()).sum())} frustrated cells have an order "
+                      f"parameter of exactly 0 (widths {sorted({grid.widths[i] for i, _ in np.argwhere(stuck)})}; "
+                      "see stationary_frustrated_cells)"),
         dict(curvature, measured=energy, agrees=energy <= 0.1,
              detail=f"Σλ² below 0 over Σλ² above 0 of the final Hessian of the frustrated cell ({cell}); 0 when "
                     "H = 0; criterion <= 0.1.  By structure tr H = 0 here, so a non-zero H cannot be semidefinite"),

@@ -274,7 +274,7 @@ def snapshot_markdown(snapshots: Sequence[HessianSnapshot]):
 
 def coupling_exponent(fraction: float, n_entries: float) -> float:
     """log_N of a coupling set of ``fraction`` of the N = ``n_entries`` Hessian entries (Li Fig. 7c plots the
-    coupling set size as an exponent of N); e.g. Li's 3.39e-4 of 8.68e12 is N^0.72, and sqrt(N) is N^0.5."""
+    coupling set size as an exponent of N); e.g. Li's 3.39e-4 of 8.68e12 is N^0.73, and sqrt(N) is N^0.5."""
     return float(np.log(max(fraction * n_entries, 1.0)) / np.log(n_entries))
 
 
@@ -312,7 +312,7 @@ def entry_claims(snapshots: Sequence[HessianSnapshot]) -> list[dict[str, Any]]:
                     f"cross-layer entries at epoch {tested[-1].epoch} (Fisher z with n = {tested[-1].coupling['n_effective']}"
                     f" violators, Benjamini-Hochberg at FDR 0.05); criterion <= 0.01"),
         dict(name="coupling sets are no larger than the sqrt(N) the theorem assumes (Fig. 7c)",
-             paper="coupling density ~ sqrt(N) assumed (supp. B G 7); Li's own 3.39e-4 of N = 8.68e12 is N^0.72",
+             paper="coupling density ~ sqrt(N) assumed (supp. B G 7); Li's own 3.39e-4 of N = 8.68e12 is N^0.73",
              measured=exponent, agrees=exponent <= 0.5,
              detail=f"log_N of the coupling set size (share x N) at epoch {tested[-1].epoch}, N = {n_entries:.3g} "
                     "distinct Hessian entries; criterion <= 0.5"),
@@ -383,7 +383,7 @@ def structure_claim(check: dict[str, float]) -> dict[str, Any]:
     """The structural facts of §II.7 measured by :func:`structure_on_small_network`, as a claim."""
     worst = max(check["max_diagonal"], check["max_within_layer"], check["max_violator_sum_error"])
     return dict(name="diag H = 0, tr H = 0, within-layer blocks 0, H a sum over margin violators (structure)",
-                paper="exact for a bias-free ReLU network with the hinge loss (§II.7)", measured=worst,
+                paper="exact identity for a bias-free ReLU network with the hinge loss (§II.7)", measured=worst,
                 agrees=worst <= 1e-12 * check["max_entry"],
                 detail=f"largest violation on the dense Hessian of a {check['weights']:.0f}-weight network with "
                        f"{check['violators']:.0f} margin violators, |tr H| = {check['trace']:.1g}; criterion <= 1e-12 "

@@ -282,27 +282,18 @@ def normalised_mean_figure(snapshots, threshold: float, paper_share: float = 0.9
 
 
 def spectrum_figure(snapshots, history):
-    """Li Fig. 8: (a) the SLQ spectral density through training on symmetric-log axes, each smoothed with a width of
-    1% of its largest |Ritz value|; (b) the training risk and accuracy through training."""
-    import torch
-
-    from adaptsym.hessian import spectral_density
+    """Li Fig. 8: (a) the SLQ spectral density through training on symmetric-log axes (:func:`symlog_density`),
+    (b) the training risk and accuracy through training."""
     from adaptsym.plasticity import live
 
     shown = live(snapshots)
     zero = [s.epoch for s in snapshots if s.zero]
-    scale = max(float(s.nodes.abs().max()) for s in shown)
-    floor = 1e-4 * scale
-    grid = np.sinh(np.linspace(-1, 1, 1601) * np.arcsinh(1.2 * scale / floor)) * floor
+    floor = 1e-4 * max(float(s.nodes.abs().max()) for s in shown)
     fig, (ax_a, ax_b) = panels(2, width=4.4, height=3.3)
     colours = plt.cm.viridis(np.linspace(0, 1, len(shown)))
     for colour, s in zip(colours, shown):
-        density = spectral_density(s.nodes, s.weights, torch.as_tensor(grid), sigma=0.01 * float(s.nodes.abs().max()))
-        ax_a.plot(grid, density.numpy(), color=colour, lw=1, label=f"epoch {s.epoch}")
-    ax_a.set(xscale="symlog", yscale="log", xlabel="eigenvalue λ", ylabel="density",
-             title="(a) spectrum" + (f"; H = 0 exactly at epochs {zero}" if zero else ""))
-    ax_a.set_xscale("symlog", linthresh=floor)
-    ax_a.set_ylim(1e-3 * max(float(l.get_ydata().max()) for l in ax_a.lines), None)
+        symlog_density(ax_a, s.nodes, s.weights, floor, color=colour, label=f"epoch {s.epoch}")
+    ax_a.set_title("(a) spectrum" + (f"; H = 0 exactly at epochs {zero}" if zero else ""))
     ax_a.legend(fontsize=6)
     epochs = [h["epoch"] for h in history]
     ax_b.plot(epochs, [h["train_loss"] for h in history], label="training hinge risk")
@@ -312,13 +303,29 @@ def spectrum_figure(snapshots, history):
     return fig
 
 
+def symlog_density(ax, nodes, weights, floor: float, bins_per_decade: float = 8, **style) -> None:
+    """An SLQ quadrature ``(nodes, weights)`` as a density on a symmetric-log eigenvalue axis (linear within
+    ``floor`` of 0), log density axis (Li Fig. 8a): smoothed in u = asinh(λ / floor), with a Gaussian of width
+    1/``bins_per_decade`` decade, so that Ritz values at every scale show as bumps of their own; the density is per
+    unit of u (it integrates to 1 over u), and the axis shows three decades below the highest curve drawn on ``ax``."""
+    import torch
+
+    from adaptsym.hessian import spectral_density
+
+    transform = lambda t: torch.asinh(torch.as_tensor(t, dtype=torch.float64) / floor)  # noqa: E731
+    reach = float(transform(nodes.abs().max())) + 0.5
+    u = torch.linspace(-reach, reach, 2001, dtype=torch.float64)
+    density = spectral_density(transform(nodes), weights, u, sigma=np.log(10) / bins_per_decade).numpy()
+    ax.plot(floor * np.sinh(u.numpy()), density, **style)
+    ax.set_xscale("symlog", linthresh=floor)
+    peak = max(float(np.max(line.get_ydata())) for line in ax.lines if len(line.get_ydata()))
+    ax.set(yscale="log", ylim=(1e-3 * peak, 2 * peak), xlabel="eigenvalue λ", ylabel="density per unit of asinh(λ / floor)")
+
+
 def boundary_figure(cells):
     """Li §III on the two cells beside the phase boundary (:func:`adaptsym.complexity.boundary_cells`): (a) the
     training risk and the order parameter η||∇R||² through training, (b) the spectra of their final Hessians on
     symmetric-log axes (or the statement H = 0)."""
-    import torch
-
-    from adaptsym.hessian import spectral_density
     from adaptsym.order import order_parameter
 
     fig, (ax_a, ax_b) = panels(2, width=4.4, height=3.3)
@@ -330,13 +337,9 @@ def boundary_figure(cells):
         if cell.spectrum is None:
             ax_b.plot([], [], color=colour, label=f"{label}: H = 0 exactly")
             continue
-        scale = float(cell.nodes.abs().max())
-        grid = np.sinh(np.linspace(-1, 1, 1201) * np.arcsinh(1.2e4)) * 1e-4 * scale
-        density = spectral_density(cell.nodes, cell.weights, torch.as_tensor(grid), sigma=0.01 * scale)
-        ax_b.plot(grid, density.numpy(), color=colour, label=label)
-        ax_b.set_xscale("symlog", linthresh=1e-4 * scale)
+        symlog_density(ax_b, cell.nodes, cell.weights, 1e-4 * float(cell.nodes.abs().max()), color=colour, label=label)
     ax_a.set(yscale="log", xlabel="epoch", title="(a) risk and order parameter")
     ax_a.legend(fontsize=6)
-    ax_b.set(yscale="log", xlabel="eigenvalue λ", ylabel="density", title="(b) final Hessian spectrum")
+    ax_b.set_title("(b) final Hessian spectrum")
     ax_b.legend(fontsize=7)
     return fig

@@ -150,6 +150,17 @@ complexity.plot_phase_diagram(ax, grid)
 plt.show()
 
 # %% [markdown]
+# Some frustrated cells are exactly stationary: their order parameter $\eta\|\nabla R\|^2$ is 0 at a non-zero risk,
+# Li's signature of the frustration phase.  What holds them there, counted: how many of their margin violators have
+# $T(x) = 0$ exactly — inputs on which every basis circuit is closed (eq. 11), so they contribute neither gradient
+# nor Hessian.
+
+# %%
+stuck = complexity.stationary_frustrated_cells(grid)
+display(markdown_table(["width", "examples", "risk", "violators", "violators with T(x) = 0"],
+                       [[c["width"], c["n_train"], f"{c['risk']:.3f}", c["violators"], c["closed"]] for c in stuck]))
+
+# %% [markdown]
 # The two cells nearest each other across the boundary (on a grid of one phase, the cell nearest to where the
 # other would be): their risk and order parameter through training, and the spectra of their final Hessians.
 
