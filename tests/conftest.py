@@ -12,6 +12,15 @@ def teacher_labels(x: torch.Tensor, seed: int) -> torch.Tensor:
     return torch.where(x.flatten(1) @ teacher >= 0, 1.0, -1.0).to(x.dtype)
 
 
+@pytest.fixture(scope="module")
+def one_thread():
+    """One torch thread for a module of tiny networks: a second thread only adds contention on a shared machine."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture
 def make_mlp():
     """Factory ``(widths, seed=0) -> relu_mlp`` in float64 on the CPU."""

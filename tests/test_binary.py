@@ -29,6 +29,8 @@ from adaptsym.binary import (
     unflatten_configurations,
 )
 
+pytestmark = pytest.mark.usefixtures("one_thread")  # the networks are tiny (conftest)
+
 DEEP = (20, 15, 15, 10)
 F64 = dict(dtype=torch.float64, device="cpu", progress=False)
 
@@ -39,15 +41,6 @@ def teacher_task(n_train: int = 300, n_test: int = 200, seed: int = 0):
     x = torch.randn(n_train + n_test, 20, generator=g, dtype=torch.float64)
     y = (x @ torch.randn(20, 10, generator=g, dtype=torch.float64)).argmax(1)
     return x[:n_train], y[:n_train], x[n_train:], y[n_train:]
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """The networks are tiny: a second thread only adds contention on a shared machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module")

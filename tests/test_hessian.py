@@ -12,6 +12,8 @@ from torch import nn
 from adaptsym import hessian
 from adaptsym.models import hinge_loss, margins, vgg_cnn
 
+pytestmark = pytest.mark.usefixtures("one_thread")  # the networks are tiny (conftest)
+
 RTOL = 1e-12
 
 
@@ -40,15 +42,6 @@ def per_example_hessians(model, x, y):
     with torch.no_grad():
         active = margins(model, x, y) < 1
     return torch.stack([-y[k] * active[k] * hessian.output_hessian(model, x[k]) for k in range(len(x))])
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """The networks are tiny: a second thread only adds contention on a shared machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture
