@@ -252,8 +252,10 @@ def hessian_entry_figure(snapshots, entries):
 
 def normalised_mean_figure(snapshots, threshold: float, paper_share: float = 0.95, paper_coupled: float = 3.39e-4):
     """Li Fig. 7: (a) the laws of the std-normalised entry means through training, (b) the share below
-    ``threshold`` with its error, (c) the shares of significantly correlated pairs, skewed and kurtotic entries."""
-    from adaptsym.plasticity import live
+    ``threshold`` with its error, (c) the numbers of significantly non-zero correlation coefficients, skewnesses and
+    excess kurtoses per entry, each as a power of the number N of distinct Hessian entries
+    (:func:`adaptsym.plasticity.coupling_exponent`)."""
+    from adaptsym.plasticity import coupling_exponent, live
 
     shown = live(snapshots)
     epochs = [s.epoch for s in shown]
@@ -272,12 +274,17 @@ def normalised_mean_figure(snapshots, threshold: float, paper_share: float = 0.9
     ax_b.set(xlabel="epoch", ylim=(0, 1.02), title=f"(b) share of |mean|/std < {threshold}")
     ax_b.legend(fontsize=7)
     tested = [s for s in shown if s.coupling is not None]
-    for key, label in (("correlation_fraction", "correlated pairs"), ("skewness_fraction", "skewed entries"),
-                       ("kurtosis_fraction", "kurtotic entries")):
-        ax_c.plot([s.epoch for s in tested], [max(s.coupling[key], 1e-6) for s in tested], "o-", label=label)
-    ax_c.axhline(paper_coupled, color="grey", ls=":", label=f"Li: {paper_coupled:g} correlated")
-    ax_c.set(yscale="log", xlabel="epoch", title="(c) significant (BH, FDR 0.05)")
-    ax_c.legend(fontsize=7)
+    n_entries = shown[0].dim * (shown[0].dim + 1) / 2
+    for key, label in (("correlation_fraction", "correlation coefficients"), ("skewness_fraction", "skewnesses"),
+                       ("kurtosis_fraction", "excess kurtoses")):
+        ax_c.plot([s.epoch for s in tested], [coupling_exponent(s.coupling[key], n_entries) for s in tested], "o-",
+                  label=label)
+    ax_c.axhline(0.5, color="black", lw=0.8, ls="--", label="√N, the theorem's assumption")
+    ax_c.axhline(coupling_exponent(paper_coupled, 8.68e12), color="grey", ls=":",
+                 label=f"Li, end of training ({paper_coupled:g} of N = 8.68e12)")
+    ax_c.set(xlabel="epoch", ylabel="log_N (non-zero statistics per entry)", ylim=(0, 1),
+             title="(c) coupling-set size as a power of N")
+    ax_c.legend(fontsize=6)
     return fig
 
 

@@ -110,9 +110,11 @@ plt.show()
 
 # %% [markdown]
 # **Fig. 7**: (a) the laws of the std-normalised entry means through training, (b) the share below 0.15 with its
-# error (spread over ten disjoint groups of replicates), (c) the shares of entry pairs whose correlation is
-# significantly non-zero (Fisher $z$ with the number of violators as sample size, Benjamini–Hochberg over all pairs
-# at a false-discovery rate of 0.05) and of entries with significant skewness and excess kurtosis.
+# error (spread over ten disjoint groups of replicates), (c) the coupling-set size: the share of entry pairs whose
+# correlation is significantly non-zero (Fisher $z$ with the number of violators as sample size,
+# Benjamini–Hochberg over all pairs at a false-discovery rate of 0.05), and of entries with significant skewness
+# and excess kurtosis, each times the number $N$ of distinct Hessian entries and written as a power of $N$, beside
+# the $\sqrt N$ of the theorem's assumption and Li's own end-of-training value.
 
 # %%
 fig = plotting.normalised_mean_figure(snapshots, plasticity.SMALL_MEAN)
