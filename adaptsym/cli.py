@@ -1,8 +1,10 @@
-"""The ``adaptsym`` command: list chapters and profiles, run one chapter, build the book, fetch data."""
+"""The ``adaptsym`` command: list chapters and profiles, run one chapter, sweep one over parameters, build the book,
+fetch data."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import subprocess
 import sys
 
@@ -22,6 +24,15 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--out", default=None, help="output folder (default build/runs/<profile>)")
     book = sub.add_parser("book", help="execute every chapter and build the HTML book")
     book.add_argument("--profile", default=DEFAULT_PROFILE, help=f"one of {', '.join(PROFILES)}")
+    sweep = sub.add_parser("sweep", help="rerun one chapter over a grid of parameters (a YAML sweep file)")
+    sweep.add_argument("file", help="the sweep file (see sweeps/ and the README)")
+    sweep.add_argument("--out", default=None, help="output folder (default build/sweeps/<file name>)")
+    sweep.add_argument("--workers", type=int, default=1, help="runs at a time on this machine (default 1)")
+    sweep.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT",
+                       help="run on this Dask distributed cluster instead of locally")
+    sweep.add_argument("--dry-run", action="store_true", help="list the runs and exit")
+    sweep.add_argument("--plot", default=None, metavar="claim=NAME,x=PARAM",
+                       help="plot a claim's measured value against a varied parameter in the report")
     fetch = sub.add_parser("fetch", help="download a data set with torchvision (needs internet)")
     fetch.add_argument("dataset", help="fashion-mnist, mnist or cifar10")
     fetch.add_argument("--root", default=None, help="where to store it (default: $ADAPTSYM_DATA or the cache)")
@@ -51,6 +62,31 @@ def _run(args: argparse.Namespace) -> None:
     print(f"claims:            {run.claims}")
 
 
+def _sweep(args: argparse.Namespace) -> None:
+    from pathlib import Path
+
+    from .book import build_dir
+    from .sweep import finished, load_sweep, parse_plot, run_sweep
+
+    sweep = load_sweep(args.file)
+    plot = parse_plot(args.plot, sweep) if args.plot else None
+    out = Path(args.out or build_dir() / "sweeps" / Path(args.file).stem)
+    print(f"sweep of chapter {sweep.chapter.number} ({sweep.chapter.slug}), profile {sweep.profile}: "
+          f"{len(sweep.runs)} runs into {out}")
+    if args.dry_run:
+        for overrides in sweep.runs:
+            run_id = sweep.run_id(overrides)
+            state = "finished" if finished(out / "runs" / run_id) else "to run"
+            print(f"  {run_id}  {state:8s}  {json.dumps(overrides)}")
+        return
+    counts = run_sweep(sweep, out, workers=args.workers, scheduler=args.scheduler, plot=plot)
+    print(f"{counts['ok']} ok, {counts['failed']} failed, {counts['skipped']} already finished")
+    print(f"table:  {out / 'sweep.csv'}\nreport: {out / 'report.md'}")
+    if counts["failed"]:
+        raise RuntimeError(f"{counts['failed']} run(s) failed: their errors are in {out / 'report.md'}; "
+                           "rerun the same command to redo them")
+
+
 def _fetch(args: argparse.Namespace) -> None:
     from .data import load_images
 
@@ -70,8 +106,13 @@ def main(argv: list[str] | None = None) -> int:
             from .book import build_book
 
             build_book(args.profile)
+        elif args.command == "sweep":
+            _sweep(args)
         elif args.command == "fetch":
             _fetch(args)
+    except KeyboardInterrupt:
+        print("adaptsym: interrupted; finished runs are kept, rerun the same command to resume", file=sys.stderr)
+        return 130
     except (ValueError, FileNotFoundError, RuntimeError, subprocess.CalledProcessError) as err:
         # ChapterFailed is a RuntimeError; CalledProcessError is a failed Jupyter Book build
         print(f"adaptsym: error: {err}", file=sys.stderr)

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from filelock import FileLock
 
 from adaptsym import binary, ising
 from adaptsym.device import resolve_device
@@ -32,16 +33,25 @@ def cache_key(kind: str, key: Mapping[str, Any]) -> str:
 def cached(kind: str, key: Mapping[str, Any], compute: Callable[[], dict], root: str | Path | None = None) -> dict:
     """``compute()`` (a dict of tensors, numbers, strings and lists of them), stored once under
     ``root`` (default ``cache_root("ensembles")``) as ``<cache_key(kind, key)>.pt`` and read back
-    on later calls. A damaged file is a ValueError naming the file to delete."""
+    on later calls, under a per-file lock: processes sharing the cache compute each value once, the others wait and
+    read it. A damaged file is a ValueError naming the file to delete."""
     path = Path(root if root is not None else cache_root("ensembles")) / f"{cache_key(kind, key)}.pt"
     if path.is_file():
-        try:
-            return torch.load(path, map_location="cpu", weights_only=True)
-        except Exception as error:
-            raise ValueError(f"{path} is unreadable ({type(error).__name__}); delete it to recompute") from error
-    value = compute()
-    atomic_write(path, lambda handle: torch.save(value, handle))
+        return _load(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(f"{path}.lock"):
+        if path.is_file():
+            return _load(path)
+        value = compute()
+        atomic_write(path, lambda handle: torch.save(value, handle))
     return value
+
+
+def _load(path: Path) -> dict:
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:
+        raise ValueError(f"{path} is unreadable ({type(error).__name__}); delete it to recompute") from error
 
 
 @dataclasses.dataclass(frozen=True)

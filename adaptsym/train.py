@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from filelock import FileLock
 from torch import nn
 
 from adaptsym.device import resolve_device
@@ -223,6 +224,18 @@ def train_run(
     path = Path(root if root is not None else default_root()) / f"{config.model}-{run_key(config, fingerprint)}"
     if (path / DONE_MARKER).is_file():
         return Run(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # one process trains a run at a time (a sweep's workers may share the cache); the others wait, then reuse it
+    with FileLock(f"{path}.lock"):
+        if (path / DONE_MARKER).is_file():
+            return Run(path)
+        return _train(path, config, fingerprint, x_train, y_train, x_test, y_test, device, progress, stop_after_epoch)
+
+
+def _train(path: Path, config: TrainConfig, fingerprint: str, x_train: torch.Tensor, y_train: torch.Tensor,
+           x_test: torch.Tensor | None, y_test: torch.Tensor | None, device: str | torch.device, progress: bool,
+           stop_after_epoch: int | None) -> Run:
+    """The body of :func:`train_run`, under its lock: start or resume the run at ``path`` and train it."""
     device = resolve_device(device)
     train = _prepare_data(config, x_train, y_train, device)
     test = None if x_test is None and y_test is None else _prepare_data(config, x_test, y_test, device)
