@@ -199,9 +199,10 @@ def finished(folder: Path) -> bool:
 def run_sweep(sweep: Sweep, out: str | Path, *, workers: int = 1, scheduler: str | None = None,
               plot: Mapping[str, str] | None = None, progress: bool = True) -> dict[str, int]:
     """Run every unfinished run of ``sweep`` into ``out`` and write the table and report (:func:`write_table`,
-    :func:`write_report` with ``plot``).  Locally: a pool of ``workers`` processes; with ``scheduler`` (``tcp://host:port``): on
-    that Dask cluster.  A failed run is recorded and the others go on; Ctrl-C cancels what has not finished and
-    leaves no ``result.json`` for it.  Returns counts: ``skipped`` (already finished), ``ok``, ``failed``."""
+    :func:`write_report` with ``plot``).  Locally: a pool of ``workers`` processes; with ``scheduler``
+    (``tcp://host:port``): on that Dask cluster.  A failed run is recorded and the others go on; Ctrl-C cancels
+    what has not finished and leaves no ``result.json`` for it.  Returns counts: ``skipped`` (already finished),
+    ``ok``, ``failed``."""
     out = Path(out)
     todo = []
     for overrides in sweep.runs:
@@ -221,7 +222,8 @@ def run_sweep(sweep: Sweep, out: str | Path, *, workers: int = 1, scheduler: str
                 store_result(pending.pop(future), result)
                 counts[result["status"]] += 1
                 bar.update()
-            bar.set_postfix(ok=counts["ok"], failed=counts["failed"], running=min(len(pending), workers))
+            running = len(pending) if scheduler else min(len(pending), workers)  # Dask: submitted, unfinished
+            bar.set_postfix(ok=counts["ok"], failed=counts["failed"], running=running)
     bar.close()
     write_table(sweep, out)
     write_report(sweep, out, plot)
