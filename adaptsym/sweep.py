@@ -21,6 +21,7 @@ import csv
 import itertools
 import json
 import math
+import os
 import socket
 import tempfile
 import time
@@ -232,7 +233,8 @@ def run_sweep(sweep: Sweep, out: str | Path, *, workers: int = 1, scheduler: str
 
 class _executor:
     """``with _executor(workers, scheduler) as submit``: ``submit(fn, *args)`` returns a concurrent future, from a
-    local pool of processes (a fresh one per run) or from a Dask client.  Leaving the block normally waits for the
+    local pool of processes (a fresh one per run, the machine's cores shared among the workers) or from a Dask
+    client.  Leaving the block normally waits for the
     pool; leaving it by an exception (Ctrl-C included) terminates the pool's processes or cancels the cluster's
     tasks, so no run goes on behind the user's back."""
 
@@ -244,7 +246,9 @@ class _executor:
     def __enter__(self):
         if self.scheduler is None:
             # spawn, one run per process: every run starts from a fresh interpreter, whatever the parent holds
-            self.pool = get_context("spawn").Pool(self.workers, maxtasksperchild=1)
+            threads = max(1, (os.cpu_count() or 1) // self.workers)
+            self.pool = get_context("spawn").Pool(self.workers, initializer=_share_cores, initargs=(threads,),
+                                                  maxtasksperchild=1)
             return self._submit_local
         from distributed import Client
 
@@ -282,6 +286,13 @@ class _executor:
         else:
             self.pool.terminate()
         return False
+
+
+def _share_cores(threads: int) -> None:
+    """Give a pool worker's runs (and the kernels they start, which inherit the environment) ``threads`` threads
+    each, unless the user set ``OMP_NUM_THREADS``: workers that each take every core slow one another down."""
+    os.environ.setdefault("OMP_NUM_THREADS", str(threads))
+    os.environ.setdefault("MKL_NUM_THREADS", os.environ["OMP_NUM_THREADS"])
 
 
 def _lost(error: BaseException) -> dict[str, Any]:
