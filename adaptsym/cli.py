@@ -66,8 +66,9 @@ def _sweep(args: argparse.Namespace) -> None:
     from pathlib import Path
 
     from .book import build_dir
-    from .sweep import finished, load_sweep, parse_plot, run_sweep
+    from .sweep import finished, interrupt_on_sigterm, load_sweep, parse_plot, run_sweep
 
+    interrupt_on_sigterm()  # a cancelled batch job stops like Ctrl-C: no run left going, none half-written
     sweep = load_sweep(args.file)
     plot = parse_plot(args.plot, sweep) if args.plot else None
     out = Path(args.out or build_dir() / "sweeps" / Path(args.file).stem)

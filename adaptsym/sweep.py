@@ -22,6 +22,7 @@ import itertools
 import json
 import math
 import os
+import signal
 import socket
 import tempfile
 import time
@@ -290,9 +291,21 @@ class _executor:
 
 def _share_cores(threads: int) -> None:
     """Give a pool worker's runs (and the kernels they start, which inherit the environment) ``threads`` threads
-    each, unless the user set ``OMP_NUM_THREADS``: workers that each take every core slow one another down."""
+    each, unless the user set ``OMP_NUM_THREADS``: workers that each take every core slow one another down.  (A
+    worker that ``Pool.terminate`` kills takes its kernel with it: kernels exit with their parent process.)"""
     os.environ.setdefault("OMP_NUM_THREADS", str(threads))
     os.environ.setdefault("MKL_NUM_THREADS", os.environ["OMP_NUM_THREADS"])
+
+
+def interrupt_on_sigterm() -> None:
+    """Make SIGTERM (a scheduler's cancel, ``kill``, ``Pool.terminate``) raise KeyboardInterrupt, like Ctrl-C, so
+    that cleanup runs; and restore Ctrl-C where a non-interactive shell started the process with it ignored."""
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    signal.signal(signal.SIGTERM, interrupt)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def _lost(error: BaseException) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from adaptsym import cli, sweep
-from adaptsym.profiles import CHAPTERS, chapter
+from adaptsym.profiles import CHAPTERS, REPO_ROOT
 from adaptsym.sweep import SweepError, parse_sweep
 
 TRIVIAL = '''\
@@ -95,6 +95,13 @@ def test_the_cli_rejects_a_bad_file_before_anything_runs(tmp_path, capsys):
     assert "value datetime.date(2024, 1, 1) cannot be passed" in capsys.readouterr().err
 
 
+def test_the_shipped_sweep_files_are_valid():
+    files = sorted((REPO_ROOT / "sweeps").glob("*.yaml"))
+    assert {f.stem for f in files} >= {"plasticity_seeds", "circuits_width_data", "complexity_matching_large"}
+    for file in files:
+        assert sweep.load_sweep(file).runs
+
+
 def test_dry_run_lists_the_runs_and_runs_nothing(tmp_path, capsys):
     spec = tmp_path / "seeds.yaml"
     spec.write_text("chapter: umwelt\nprofile: smoke\nseeds: [0, 1, 2]\n")
@@ -141,22 +148,42 @@ values = {"x": 1.0, "seed": 0, "wait_for": ""}
 ch = replace(CHAPTERS[0], number=99, slug="trivial", source=sys.argv[1],
              parameters={p: values for p in ("smoke", "quick", "paper")})
 spec = sweep.parse_sweep({"profile": "smoke", "grid": {"wait_for": ["", sys.argv[3]]}}, chapter=ch)
+sweep.interrupt_on_sigterm()  # as the CLI does
 print(sweep.run_sweep(spec, sys.argv[2], workers=1, progress=False), flush=True)
 '''
 
 
+def kernels() -> set[int]:
+    """Process ids of the Jupyter kernels running on this machine."""
+    found = set()
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and b"ipykernel_launcher" in (entry / "cmdline").read_bytes():
+                found.add(int(entry.name))
+        except OSError:
+            continue
+    return found
+
+
 @pytest.mark.slow
-def test_ctrl_c_leaves_no_result_for_the_interrupted_run_and_a_rerun_redoes_it(trivial, tmp_path):
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_an_interrupted_sweep_leaves_no_result_and_no_kernel_and_a_rerun_redoes_it(trivial, tmp_path, stop):
     out, gate = tmp_path / "out", tmp_path / "gate"
+    before = kernels()
     process = subprocess.Popen([sys.executable, "-c", SWEEP_SCRIPT, str(trivial.source_path), str(out), str(gate)],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 120
     while not list(out.glob("runs/*/result.json")) and time.monotonic() < deadline:
         time.sleep(0.2)
     time.sleep(3)  # the second run is now executing, waiting for the gate
-    process.send_signal(signal.SIGINT)
+    assert kernels() - before  # the second run's kernel is up
+    process.send_signal(stop)
     process.wait(timeout=60)
     assert process.returncode != 0
+    deadline = time.monotonic() + 30
+    while kernels() - before and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert not kernels() - before  # no kernel goes on computing behind the user's back
     spec = parse_sweep({"profile": "smoke", "grid": {"wait_for": ["", str(gate)]}}, chapter=trivial)
     first, second = (out / "runs" / spec.run_id(r) for r in spec.runs)
     assert sweep.finished(first) and not (second / "result.json").exists()
