@@ -325,6 +325,8 @@ def symlog_density(ax, nodes, weights, floor: float, bins_per_decade: float = 8,
     density = spectral_density(transform(nodes), weights, u, sigma=np.log(10) / bins_per_decade).numpy()
     ax.plot(floor * np.sinh(u.numpy()), density, **style)
     ax.set_xscale("symlog", linthresh=floor)
+    decades = 10.0 ** np.arange(np.ceil(np.log10(floor)), np.log10(floor * np.sinh(reach)) + 1, 2)
+    ax.set_xticks(np.concatenate([-decades[::-1], [0.0], decades]))  # every other decade: legible labels
     peak = max(float(np.max(line.get_ydata())) for line in ax.lines if len(line.get_ydata()))
     ax.set(yscale="log", ylim=(1e-3 * peak, 2 * peak), xlabel="eigenvalue λ", ylabel="density per unit of asinh(λ / floor)")
 
