@@ -29,6 +29,8 @@ import os
 import time
 from adaptsym.claims import Ledger
 
+if wait_for:
+    open(wait_for + ".waiting", "w").close()
 while wait_for and not os.path.exists(wait_for):
     time.sleep(0.1)
 if x < 0:
@@ -41,7 +43,7 @@ ledger.record(name="x times seed is small", paper="none", measured=x * seed, agr
 @pytest.fixture
 def trivial(tmp_path):
     """A chapter whose notebook records one claim, x * seed, fails for x < 0, and first waits until the file
-    ``wait_for`` exists (if given)."""
+    ``wait_for`` exists (if given; it says so by creating ``wait_for`` + ".waiting")."""
     source = tmp_path / "trivial.py"
     source.write_text(TRIVIAL)
     values = {"x": 1.0, "seed": 0, "wait_for": ""}
@@ -172,13 +174,15 @@ def test_an_interrupted_sweep_leaves_no_result_and_no_kernel_and_a_rerun_redoes_
     before = kernels()
     process = subprocess.Popen([sys.executable, "-c", SWEEP_SCRIPT, str(trivial.source_path), str(out), str(gate)],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 120
-    while not list(out.glob("runs/*/result.json")) and time.monotonic() < deadline:
-        time.sleep(0.2)
-    time.sleep(3)  # the second run is now executing, waiting for the gate
-    assert kernels() - before  # the second run's kernel is up
-    process.send_signal(stop)
-    process.wait(timeout=60)
+    try:
+        deadline = time.monotonic() + 180
+        while not Path(f"{gate}.waiting").exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert Path(f"{gate}.waiting").exists(), "the second run never started"  # its kernel is executing
+        process.send_signal(stop)
+        process.wait(timeout=60)
+    finally:
+        process.kill()
     assert process.returncode != 0
     deadline = time.monotonic() + 30
     while kernels() - before and time.monotonic() < deadline:
