@@ -268,7 +268,8 @@ def snapshot_markdown(snapshots: Sequence[HessianSnapshot]):
                      f"{spectrum['negative_mass']:.2f} / {spectrum['positive_mass']:.2f}"])
     return markdown_table(
         ["epoch", "risk", "violators", f"share of \\|mean\\|/std < {SMALL_MEAN}", "largest k for 95%",
-         "correlated pairs", "skewed entries", "spectral width", "tr H³ / (tr H²)^{3/2}", "Σλ²: neg./pos.",
+         "correlated pairs", "skewed entries", "spectral width", r"$\mathrm{tr}\,H^3/(\mathrm{tr}\,H^2)^{3/2}$",
+         r"$\sum\lambda^2$: neg./pos.",
          "Ritz min / max", "mass < 0 / > 0"], rows)
 
 
