@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 FASHION_MNIST := /usr/share/datasets/fashion-mnist
 PROFILE ?= quick
 
-.PHONY: book test setup data clean
+.PHONY: book test setup data clean clean-cache
 
 book: setup
 	$(BIN)/adaptsym book --profile $(PROFILE)
@@ -34,5 +34,10 @@ data:
 	  fi; \
 	fi
 
+# `clean` removes what `make book` and `adaptsym run/sweep` write, and keeps build/cache (trained runs, ensembles,
+# Ising fits, Hessian snapshots: the slow part); `clean-cache` removes that too.
 clean:
-	rm -rf build
+	rm -rf build/_build build/chapters build/runs build/sweeps build/claims_table.md
+
+clean-cache: clean
+	rm -rf build/cache
