@@ -26,6 +26,7 @@ from scipy import stats
 from torch import nn
 
 from adaptsym import hessian
+from adaptsym.device import resolve_device
 from adaptsym.ensembles import cached
 from adaptsym.models import hinge_loss, margins, relu_mlp
 from adaptsym.progress import progress_bar
@@ -225,19 +226,20 @@ def _copy(model: nn.Module, dtype: torch.dtype) -> nn.Module:
 
 
 def hessian_snapshots(ref, *, n_pairs: int, n_boot: int, resample_size: int, slq_steps: int, slq_probes: int,
-                      seed: int = 0, epochs: Sequence[int] | None = None,
+                      seed: int = 0, epochs: Sequence[int] | None = None, device: str | torch.device = "auto",
                       progress: bool = True) -> list[HessianSnapshot]:
     """:func:`hessian_snapshot` at every snapshot of a reference run (:func:`adaptsym.reference.reference_run`), or
-    at ``epochs``, in float64, with the same ``n_pairs`` random cross-layer entries throughout; each snapshot cached.
-    """
+    at ``epochs``, in float64 on ``device``, with the same ``n_pairs`` random cross-layer entries throughout; each
+    snapshot cached (on the CPU)."""
+    device = resolve_device(device)
     pairs = hessian.random_cross_layer_pairs(ref.model(0), n_pairs, seed=seed)
-    x, y = ref.x_train.double(), ref.y_train.double()
+    x, y = ref.x_train.to(device, torch.float64), ref.y_train.to(device, torch.float64)
     settings = dict(n_boot=n_boot, resample_size=resample_size, slq_steps=slq_steps, slq_probes=slq_probes,
                     seed=seed)
     found = []
     for epoch in progress_bar(list(epochs or ref.epochs), desc="Hessian snapshots", disable=not progress):
         def compute(epoch=epoch):
-            snapshot = hessian_snapshot(ref.model(epoch).double(), x, y, epoch, pairs, **settings)
+            snapshot = hessian_snapshot(ref.model(epoch, device=device).double(), x, y, epoch, pairs, **settings)
             return vars(snapshot)
 
         key = dict(settings, n_pairs=n_pairs, run=ref.run.path.name, epoch=epoch, version=CACHE_VERSION)
