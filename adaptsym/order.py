@@ -143,14 +143,18 @@ class GradientSnapshot:
     stats: dict[str, float] | None
 
 
-def gradient_snapshots(ref, n_boot: int = 100, max_samples: int = 50_000, seed: int = 0) -> list[GradientSnapshot]:
-    """The risk gradient over the whole training set at every snapshot of a reference run (Li Fig. 4a), with
-    :func:`adaptsym.symmetry.symmetry_stats` of its entries."""
+def gradient_snapshots(ref, n_boot: int = 100, max_samples: int = 50_000, seed: int = 0,
+                       device: str | torch.device = "auto") -> list[GradientSnapshot]:
+    """The risk gradient over the whole training set at every snapshot of a reference run (Li Fig. 4a), computed on
+    ``device``, with :func:`adaptsym.symmetry.symmetry_stats` of its entries."""
+    from adaptsym.device import resolve_device
     from adaptsym.symmetry import symmetry_stats
 
+    device = resolve_device(device)
+    x, y = ref.x_train.to(device), ref.y_train.to(device)
     out = []
     for epoch in ref.epochs:
-        grad = risk_gradient(ref.model(epoch), ref.x_train, ref.y_train, batch_size=1000).detach().to(torch.float64)
+        grad = risk_gradient(ref.model(epoch, device=device), x, y, batch_size=1000).detach().to("cpu", torch.float64)
         zero = bool((grad == 0).all())
         out.append(GradientSnapshot(
             epoch, float(grad.square().sum()), None if zero else (grad / grad.std()).numpy(),
