@@ -55,6 +55,14 @@ def count_weights(widths: Sequence[int]) -> int:
     return sum(int(a) * int(b) for a, b in zip(widths[:-1], widths[1:]))
 
 
+def depth_counts(width: int, depths: Sequence[int]) -> tuple[list[int], list[int]]:
+    """Basis circuits and weights of bias-free MLPs of ``width`` hidden units and one output, widths
+    ``[width] * L + [1]``, for each number of weight layers L in ``depths``: width^L circuits (eq. 11) against
+    (L - 1) width² + width weights."""
+    networks = [[width] * depth + [1] for depth in depths]
+    return [count_circuits(w) for w in networks], [count_weights(w) for w in networks]
+
+
 def layer_widths(model: nn.Sequential) -> list[int]:
     """``[d_in, n_1, ..., d_out]`` of a bias-free ReLU MLP (validated as by ``enumerate_circuits``)."""
     linears = mlp_linears(model)

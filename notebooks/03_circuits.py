@@ -225,8 +225,7 @@ ledger.record("the loop shifts signed circuit values positive", "circuits align 
 # number of paths times their mean value.
 
 # %%
-counts = [circuits.count_circuits([count_width] * (d + 1)) for d in count_depths]
-params = [circuits.count_weights([count_width] * d + [1]) for d in count_depths]
+counts, params = circuits.depth_counts(count_width, count_depths)
 fig, (ax,) = panels(1, width=4.5)
 ax.semilogy(count_depths, counts, "o-", label="basis circuits n^L")
 ax.semilogy(count_depths, params, "s-", label="weights")

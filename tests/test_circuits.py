@@ -12,6 +12,7 @@ from adaptsym.circuits import (
     circuit_risk,
     count_circuits,
     count_weights,
+    depth_counts,
     enumerate_circuits,
     first_order_circuits,
     layer_widths,
@@ -105,6 +106,14 @@ def test_circuits_follow_lexicographic_path_order(widths, seed):
     model, x = mlp(widths, seed), random_input(widths[0], seed)
     circuits = enumerate_circuits(model, x).reshape(widths[-1], -1)
     torch.testing.assert_close(circuits, explicit_circuits(model, x), **TOL)
+
+
+def test_depth_counts_are_the_enumerated_circuits_and_the_parameters_of_each_network():
+    counts, weights = depth_counts(3, [1, 2, 3])
+    for depth, count, n_weights in zip([1, 2, 3], counts, weights):
+        model = mlp([3] * depth + [1], depth)
+        assert count == enumerate_circuits(model, random_input(3, depth)).numel() == 3 ** depth
+        assert n_weights == sum(p.numel() for p in model.parameters())
 
 
 def test_counts_are_exact_products_and_sums():
