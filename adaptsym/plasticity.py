@@ -85,8 +85,7 @@ class HessianSnapshot:
 
     def normalised_means(self) -> torch.Tensor:
         """|mean| / std of every entry's bootstrap law (Li Fig. 7a); NaN for entries that are 0 on every example."""
-        moments = self.statistics()
-        return moments["mean"].abs() / moments["std"]
+        return _normalised_means(self.replicates)
 
     def small_share(self) -> tuple[float, float]:
         """Share of defined normalised means below :data:`SMALL_MEAN` (Li Fig. 7b) and its error: the spread of the
@@ -114,9 +113,15 @@ class HessianSnapshot:
         return spectral_summary(self.nodes, self.weights, self.dim)
 
 
+def _normalised_means(replicates: torch.Tensor) -> torch.Tensor:
+    """|mean| / std of each column of the replicates (B, P), in float64: the mean and std of
+    :func:`adaptsym.hessian.entry_statistics`, without its higher moments and correlation matrix."""
+    r = replicates.to(torch.float64)
+    return r.mean(0).abs() / r.std(0)
+
+
 def _share_below(replicates: torch.Tensor) -> float:
-    moments = hessian.entry_statistics(replicates)
-    normalised = moments["mean"].abs() / moments["std"]
+    normalised = _normalised_means(replicates)
     defined = torch.isfinite(normalised)
     return float((normalised[defined] < SMALL_MEAN).double().mean())
 
@@ -184,10 +189,10 @@ def hessian_snapshot(model: nn.Module, x: torch.Tensor, y: torch.Tensor, epoch: 
     information.  Spectrum (Fig. 8a): SLQ with ``slq_steps`` steps and ``slq_probes`` Rademacher probes on exact
     HVPs of H over the violators (H restricted to them is H itself), the products in float32 and Lanczos in float64.
     """
-    violating = margin_violators(model, x, y)
-    count, m = int(violating.sum()), len(x)
     with torch.no_grad():
-        risk = float(torch.clamp(1 - margins(model, x, y), min=0).mean())
+        margin = margins(model, x, y)
+    violating, risk = margin < 1, float(torch.clamp(1 - margin, min=0).mean())
+    count, m = int(violating.sum()), len(x)
     dim = sum(p.numel() for p in model.parameters())
     if count == 0:
         probe = 2.0 * torch.randint(2, (dim,), generator=torch.Generator().manual_seed(seed)) - 1
