@@ -301,7 +301,7 @@ def assembly_claims(grid, mu: float) -> list[dict[str, Any]]:
         resolved = values[0] > grid.noise_floor + 3 * errors[0]
         rate = fit_depth_decay(depths, values).rate if np.all(values > 0) else float("nan")
         claims.append(dict(
-            name=(f"with sqrt(n)^(1-mu) broken weights per layer the output's normalised mean decays with depth"
+            name=("with sqrt(n)^(1-mu) broken weights per layer the output's normalised mean decays with depth"
                   if decays else "with every weight's symmetry broken the decay goes away"),
             paper=("eq. 20: (c^2/2)^L + c^L / sqrt(n)^(L mu) (§II.6.4)" if decays
                    else "not in the paper (ours): the decay needs the symmetry"),

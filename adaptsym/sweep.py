@@ -18,6 +18,7 @@ those and redoes failed and interrupted runs (an interrupted run has no ``result
 from __future__ import annotations
 
 import csv
+import io
 import itertools
 import json
 import math
@@ -350,11 +351,9 @@ def write_table(sweep: Sweep, out: str | Path) -> Path:
             claim = row["claims"].get(name)
             cells += [_cell(claim["measured"]) if claim else "", claim["verdict"] if claim else ""]
         lines.append(cells)
-    path = Path(out) / "sweep.csv"
-    with tempfile.NamedTemporaryFile("w", dir=out, suffix=".tmp", delete=False, newline="") as handle:
-        csv.writer(handle).writerows([header, *lines])
-    Path(handle.name).replace(path)
-    return path
+    text = io.StringIO()
+    csv.writer(text).writerows([header, *lines])
+    return atomic_write_bytes(Path(out) / "sweep.csv", text.getvalue().encode())
 
 
 def _cell(value: Any) -> Any:
