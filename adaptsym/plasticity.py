@@ -75,6 +75,11 @@ class HessianSnapshot:
     zero_hvp_norm: float | None
 
     @property
+    def n_entries(self) -> float:
+        """The number of distinct entries of the symmetric N x N Hessian, N(N + 1)/2: Li's N in Fig. 7c."""
+        return self.dim * (self.dim + 1) / 2
+
+    @property
     def zero(self) -> bool:
         """Whether H = 0 exactly: no example violates its margin."""
         return self.violators == 0
@@ -294,7 +299,7 @@ def entry_claims(snapshots: Sequence[HessianSnapshot]) -> list[dict[str, Any]]:
     first, last = shares[0], shares[-1]
     change = last[0] - first[0]
     tested = [s for s in shown if s.coupling is not None]
-    n_entries = shown[0].dim * (shown[0].dim + 1) / 2  # distinct entries of the symmetric N x N Hessian
+    n_entries = shown[0].n_entries
     fraction = tested[-1].coupling["correlation_fraction"]
     exponent = coupling_exponent(fraction, n_entries)
     power = min(tested[0].violators, tested[-1].violators, len(tested[-1].replicates))

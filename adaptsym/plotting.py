@@ -274,7 +274,7 @@ def normalised_mean_figure(snapshots, threshold: float, paper_share: float = 0.9
     ax_b.set(xlabel="epoch", ylim=(0, 1.02), title=f"(b) share of |mean|/std < {threshold}")
     ax_b.legend(fontsize=7)
     tested = [s for s in shown if s.coupling is not None]
-    n_entries = shown[0].dim * (shown[0].dim + 1) / 2
+    n_entries = shown[0].n_entries
     for key, label in (("correlation_fraction", "correlation coefficients"), ("skewness_fraction", "skewnesses"),
                        ("kurtosis_fraction", "excess kurtoses")):
         ax_c.plot([s.epoch for s in tested], [coupling_exponent(s.coupling[key], n_entries) for s in tested], "o-",
