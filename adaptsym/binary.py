@@ -26,7 +26,7 @@ the network that ``train_single`` trains with that seed (up to float rounding). 
 ``weights="real"`` the same trainer fits the real-valued counterpart of appendix F (same
 architecture, activation, loss and optimiser; weights instead of fields).
 
-Configurations are flattened in the order of DESIGN.md: the PyTorch (out, in) matrices, row-major,
+Configurations are flattened in one fixed order (``flatten_configurations``): the PyTorch (out, in) matrices, row-major,
 layer by layer; for 20-15-15-10 that is LB = W1 -> 0-299, ITR = W2 -> 300-524, RB = W3 -> 525-674.
 """
 
@@ -38,6 +38,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from adaptsym.checks import check_choice
 from adaptsym.device import resolve_device
 from adaptsym.progress import progress_bar
 
@@ -275,8 +276,7 @@ class Ensemble:
 
 def _validate(widths, x_train, y_train, x_test, y_test, n_networks, epochs, lr, batch_size, l2, weights) -> None:
     """ValueError naming the bad argument and its valid range."""
-    if weights not in WEIGHT_KINDS:
-        raise ValueError(f"unknown weights {weights!r}; valid choices: {', '.join(map(repr, WEIGHT_KINDS))}")
+    check_choice(weights, WEIGHT_KINDS, "weights", plural="weights")
     _check_data(x_train, y_train, widths, "train")
     _check_data(x_test, y_test, widths, "test")
     if n_networks < 1 or epochs < 1:

@@ -24,13 +24,14 @@ import sklearn.datasets
 import sklearn.decomposition
 import torch
 
+from adaptsym.checks import check_choice
 from adaptsym.device import resolve_device
+from adaptsym.storage import cache_root
 
 DATASETS = ("fashion-mnist", "mnist", "cifar10", "digits")
 SPLITS = ("train", "test")
 DATA_ENV = "ADAPTSYM_DATA"
 DEBIAN_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
-CACHE_DIR = Path.home() / ".cache" / "adaptsym" / "data"
 DIGITS_N_TRAIN = 1437
 IDX_IMAGES_MAGIC = 0x00000803
 IDX_LABELS_MAGIC = 0x00000801
@@ -44,12 +45,6 @@ _IDX_PREFIX = {"train": "train", "test": "t10k"}
 _CIFAR_BATCHES = {"train": tuple(f"data_batch_{i}" for i in range(1, 6)), "test": ("test_batch",)}
 
 
-def _check_choice(value, choices: Iterable, what: str) -> None:
-    """Raise ValueError naming the valid choices when ``value`` is not one of them."""
-    if value not in choices:
-        raise ValueError(f"unknown {what} {value!r}; valid choices: {', '.join(map(repr, choices))}")
-
-
 def _split_files(name: str, split: str) -> tuple[str, ...]:
     """The file names (without ``.gz``) that hold one split of ``name``."""
     if name == "cifar10":
@@ -61,6 +56,11 @@ def _split_files(name: str, split: str) -> tuple[str, ...]:
 def _existing(directory: Path, stem: str) -> Path | None:
     """``directory/stem`` or its gzipped twin ``stem.gz``, whichever exists (plain first)."""
     return next((p for p in (directory / stem, directory / f"{stem}.gz") if p.is_file()), None)
+
+
+def download_cache() -> Path:
+    """Where downloads go when neither a root nor ``$ADAPTSYM_DATA`` is given: ``cache_root("data")``."""
+    return cache_root("data")
 
 
 def _env_dir() -> Path | None:
@@ -77,7 +77,7 @@ def _candidate_dirs(name: str, root) -> list[Path]:
     dirs = [] if env is None else [env / layout for layout in _LAYOUTS[name]]
     if name == "fashion-mnist":
         dirs.append(DEBIAN_FASHION_MNIST)
-    return dirs + [CACHE_DIR / layout for layout in _LAYOUTS[name]]
+    return dirs + [download_cache() / layout for layout in _LAYOUTS[name]]
 
 
 def _find_split(name: str, split: str, root) -> tuple[list[Path], list[Path]]:
@@ -101,7 +101,7 @@ def _fix_command(name: str) -> str:
 
 def _download_dir(root) -> Path:
     """Where a torchvision download goes: ``root``, else ``$ADAPTSYM_DATA``, else the cache."""
-    return Path(root) if root is not None else _env_dir() or CACHE_DIR
+    return Path(root) if root is not None else _env_dir() or download_cache()
 
 
 def _download(name: str, split: str, target: Path) -> None:
@@ -210,14 +210,14 @@ def load_images(name: str, split: str, root: str | os.PathLike | None = None,
     Files are searched in ``root`` if given (the directory itself, ``root/<name>/`` and
     torchvision's layout ``root/FashionMNIST/raw/``, ``root/MNIST/raw/``,
     ``root/cifar-10-batches-py/``), otherwise in ``$ADAPTSYM_DATA`` (same sub-directories),
-    ``DEBIAN_FASHION_MNIST`` (Fashion-MNIST only) and ``CACHE_DIR``. MNIST-like sets are IDX files
+    ``DEBIAN_FASHION_MNIST`` (Fashion-MNIST only) and the download cache (``download_cache()``). MNIST-like sets are IDX files
     (plain or ``.gz``), CIFAR-10 the python batches. When nothing is found, ``download=True``
-    downloads with torchvision into ``root``, ``$ADAPTSYM_DATA`` or ``CACHE_DIR`` (RuntimeError
+    downloads with torchvision into ``root``, ``$ADAPTSYM_DATA`` or ``download_cache()`` (RuntimeError
     if that fails); otherwise a FileNotFoundError lists the places searched and the fix command.
     Tensors are on the CPU; nothing but torchvision downloads is written to disk.
     """
-    _check_choice(name, DATASETS, "data set")
-    _check_choice(split, SPLITS, "split")
+    check_choice(name, DATASETS, "data set")
+    check_choice(split, SPLITS, "split")
     if name == "digits":
         return _load_digits(split)
     files, searched = _find_split(name, split, root)

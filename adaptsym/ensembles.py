@@ -18,6 +18,7 @@ import torch
 from filelock import FileLock
 
 from adaptsym import binary, ising
+from adaptsym.checks import check_choice
 from adaptsym.device import resolve_device
 from adaptsym.storage import atomic_write, cache_root, json_digest
 from adaptsym.train import data_fingerprint
@@ -158,8 +159,7 @@ def region_samples(configurations: binary.Configurations, region: str) -> np.nda
     """The ±1 weights of one region (LB, ITR, RB or FULL; Zou & Huang Sec. III) of every
     configuration, an int8 numpy array (M, region size)."""
     slices = binary.region_slices(configurations.widths)
-    if region not in slices:
-        raise ValueError(f"unknown region {region!r}; valid regions: {', '.join(binary.REGIONS)}")
+    check_choice(region, binary.REGIONS, "region")
     part = configurations.weights[:, slices[region]]
     if part.shape[1] == 0:
         raise ValueError(f"region {region} is empty for widths {configurations.widths}")

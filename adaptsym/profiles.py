@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
+from adaptsym.checks import check_choice
+
 PROFILES = ("smoke", "quick", "paper")
 DEFAULT_PROFILE = "quick"
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -321,8 +323,7 @@ def chapter(key: str | int) -> Chapter:
 def resolve_parameters(ch: Chapter, profile: str = DEFAULT_PROFILE,
                        overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The parameter values of ``ch`` under ``profile`` with ``overrides`` applied; unknown names are rejected."""
-    if profile not in PROFILES:
-        raise ValueError(f"unknown profile {profile!r}; valid profiles: {', '.join(PROFILES)}")
+    check_choice(profile, PROFILES, "profile")
     values = dict(ch.parameters[profile])
     unknown = sorted(set(overrides or {}) - set(values))
     if unknown:

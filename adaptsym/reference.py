@@ -18,6 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from adaptsym.checks import check_choice
 from adaptsym.data import load_images, load_task
 from adaptsym.profiles import REFERENCE_RUNS, PROFILES
 from adaptsym.train import Run, TrainConfig, train_run
@@ -67,8 +68,7 @@ class ReferenceRun:
 
 def reference_settings(profile: str, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The reference run's settings under ``profile`` with ``overrides``; unknown names are rejected."""
-    if profile not in PROFILES:
-        raise ValueError(f"unknown profile {profile!r}; valid profiles: {', '.join(PROFILES)}")
+    check_choice(profile, PROFILES, "profile")
     settings = dict(REFERENCE_RUNS[profile])
     unknown = sorted(set(overrides or {}) - set(settings))
     if unknown:

@@ -35,6 +35,7 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
+from adaptsym.checks import check_choice
 from adaptsym.profiles import DEFAULT_PROFILE, PROFILES, Chapter, chapter as find_chapter
 from adaptsym.progress import progress_bar
 from adaptsym.storage import atomic_write_bytes, atomic_write_json, json_digest
@@ -100,8 +101,7 @@ def parse_sweep(spec: Any, chapter: Chapter | None = None) -> Sweep:
         except ValueError as error:
             raise SweepError(str(error)) from None
     profile = spec.get("profile", DEFAULT_PROFILE)
-    if profile not in PROFILES:
-        raise SweepError(f"unknown profile {profile!r}; valid profiles: {', '.join(PROFILES)}")
+    check_choice(profile, PROFILES, "profile", error=SweepError)
     grid, zipped = _lists(spec, "grid"), _lists(spec, "zip")
     if "seeds" in spec:
         if "seed" in grid or "seed" in zipped:

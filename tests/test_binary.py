@@ -254,7 +254,7 @@ def test_bad_input_is_rejected(task, trained):
         train_ensemble(DEEP, *task, n_networks=0, epochs=1, **F64)
     with pytest.raises(ValueError, match="lr > 0"):
         train_single(DEEP, *task, epochs=1, lr=-1.0, **F64)
-    with pytest.raises(ValueError, match="'binary', 'real'"):
+    with pytest.raises(ValueError, match="valid weights: binary, real"):
         train_single(DEEP, *task, epochs=1, weights="ternary", **F64)
     with pytest.raises(ValueError, match=r"must lie in \[0, 1\]"):
         draw_configurations(trained, x_test, y_test, 3, threshold=1.5, generator=0)

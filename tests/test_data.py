@@ -53,7 +53,7 @@ def no_data(tmp_path, monkeypatch):
     empty.mkdir()
     monkeypatch.setenv(data.DATA_ENV, str(empty))
     monkeypatch.setattr(data, "DEBIAN_FASHION_MNIST", tmp_path / "no-debian")
-    monkeypatch.setattr(data, "CACHE_DIR", tmp_path / "no-cache")
+    monkeypatch.setenv("ADAPTSYM_CACHE", str(tmp_path / "no-cache"))
     return empty
 
 
@@ -166,7 +166,7 @@ def test_download_without_network(no_data, monkeypatch):
 
 
 @pytest.mark.parametrize("name, split, choices", [("imagenet", "train", "fashion-mnist"),
-                                                  ("digits", "validation", "'train', 'test'")])
+                                                  ("digits", "validation", "valid splits: train, test")])
 def test_unknown_name_or_split(name, split, choices):
     with pytest.raises(ValueError, match=choices):
         data.load_images(name, split)
