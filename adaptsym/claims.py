@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Iterable
 
-from .storage import atomic_write_json
+from .storage import atomic_write_json, to_builtin
 from .tables import markdown_rows
 
 VERDICTS = ("agrees", "disagrees", "inconclusive")
@@ -45,7 +45,7 @@ class Ledger:
                dataset: str | None = None) -> None:
         """Record a claim; ``agrees=None`` marks it inconclusive at this scale.  Prints one line."""
         verdict = "inconclusive" if agrees is None else ("agrees" if agrees else "disagrees")
-        claim = Claim(self.chapter, name, paper, _plain(measured), verdict, self.profile,
+        claim = Claim(self.chapter, name, paper, to_builtin(measured), verdict, self.profile,
                       dataset or self.dataset, detail)
         self.claims = [c for c in self.claims if c.name != name] + [claim]
         if self.path:
@@ -59,15 +59,6 @@ class Ledger:
         return Markdown("\n".join(markdown_rows(["claim", "paper", "measured", "verdict"], [
             [c.name, c.paper, format_value(c.measured) + (f" ({c.detail})" if c.detail else ""), f"**{c.verdict}**"]
             for c in self.claims])))
-
-
-def _plain(value: Any) -> Any:
-    """Numpy/torch scalars and arrays as Python numbers and lists, so the ledger is plain JSON."""
-    if hasattr(value, "tolist"):
-        return value.tolist()
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    return value
 
 
 def format_value(value: Any) -> str:

@@ -51,10 +51,16 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
 
 def atomic_write_json(path: str | os.PathLike, obj: Any, indent: int | None = 2) -> Path:
     """Write ``obj`` as JSON, atomically; numpy and torch scalars and arrays are stored as Python numbers."""
-    return atomic_write_bytes(path, json.dumps(obj, indent=indent, default=_to_builtin).encode())
+    return atomic_write_bytes(path, json.dumps(to_builtin(obj), indent=indent).encode())
 
 
-def _to_builtin(value: Any) -> Any:
+def to_builtin(value: Any) -> Any:
+    """Numpy and torch scalars and arrays as Python numbers and lists, through dicts, lists and tuples: plain
+    JSON (anything else is left for ``json`` to accept or refuse)."""
     if hasattr(value, "tolist"):
         return value.tolist()
-    raise TypeError(f"cannot store {type(value).__name__} as JSON")
+    if isinstance(value, (list, tuple)):
+        return [to_builtin(v) for v in value]
+    if isinstance(value, dict):
+        return {k: to_builtin(v) for k, v in value.items()}
+    return value

@@ -46,3 +46,12 @@ def test_json_digest_ignores_key_order_and_sees_every_value():
     assert storage.json_digest({"a": 1, "b": [2, 3]}, 12) == storage.json_digest({"b": [2, 3], "a": 1}, 12)
     assert storage.json_digest({"a": 1}, 12) != storage.json_digest({"a": 2}, 12)
     assert len(storage.json_digest({"a": 1}, 8)) == 8
+
+
+def test_to_builtin_turns_numpy_and_torch_values_into_plain_json():
+    import numpy as np
+    import torch
+
+    value = {"a": np.float64(0.25), "b": (np.arange(2), torch.tensor([1.5])), "c": [np.bool_(True), "x", None]}
+    assert storage.to_builtin(value) == {"a": 0.25, "b": [[0, 1], [1.5]], "c": [True, "x", None]}
+    assert type(storage.to_builtin(np.float64(0.25))) is float
