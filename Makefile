@@ -22,13 +22,15 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 	touch $(STAMP)
 
-# Fashion-MNIST, the default data set, as Debian ships it; elsewhere `adaptsym fetch fashion-mnist`.
+# Fashion-MNIST, the default data set, as Debian ships it (sudo -n: a missing password fails with the command to
+# run, it never prompts); elsewhere `adaptsym fetch fashion-mnist`.
 data:
 	@if [ ! -d $(FASHION_MNIST) ]; then \
 	  if command -v apt-get >/dev/null; then \
-	    SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	    SUDO=$$( [ "$$(id -u)" = 0 ] || echo "sudo -n" ); \
 	    $$SUDO apt-get install -y -q dataset-fashion-mnist || \
-	      { $$SUDO apt-get update -q && $$SUDO apt-get install -y -q dataset-fashion-mnist; }; \
+	      { $$SUDO apt-get update -q && $$SUDO apt-get install -y -q dataset-fashion-mnist; } || \
+	      { echo "could not install dataset-fashion-mnist (make never asks for a sudo password): run 'sudo apt-get install dataset-fashion-mnist'"; exit 1; }; \
 	  else \
 	    echo "Fashion-MNIST is not installed and apt-get is missing: run '$(BIN)/adaptsym fetch fashion-mnist'"; \
 	  fi; \
