@@ -23,12 +23,15 @@ perturbations are those of T itself (for the hinge risk, multiply by -y on margi
 import copy
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 
+import numpy as np
 import torch
 from torch import nn
 
 from adaptsym.device import resolve_device
-from adaptsym.models import mlp_linears
+from adaptsym.hessian import output_gradient, output_hessian, weights_in_order
+from adaptsym.models import hinge_loss, mlp_linears
 from adaptsym.progress import progress_bar
 
 MAX_PATHS = 20_000_000
@@ -61,6 +64,11 @@ def depth_counts(width: int, depths: Sequence[int]) -> tuple[list[int], list[int
     (L - 1) width² + width weights."""
     networks = [[width] * depth + [1] for depth in depths]
     return [count_circuits(w) for w in networks], [count_weights(w) for w in networks]
+
+
+def circuits_outnumber_weights(counts: Sequence[int], weights: Sequence[int]) -> bool:
+    """Verdict on :func:`depth_counts`: the deepest network has more basis circuits than weights."""
+    return counts[-1] > weights[-1]
 
 
 def layer_widths(model: nn.Sequential) -> list[int]:
@@ -189,6 +197,191 @@ def circuit_risk(
     return torch.clamp(1 - Y.to(outputs) * outputs, min=0).mean()
 
 
+def circuit_identity_holds(error: float, tol: float = 1e-12) -> bool:
+    """Verdict on an exact circuit identity (eqs. 10-12, 16, 19): its float64 error is below ``tol``."""
+    return error < tol
+
+
+@dataclass(frozen=True)
+class CircuitAssembly:
+    """One input's basis circuits (Li Fig. 2): a network's weights (PyTorch (out, in) order), its ReLU gates on the
+    input (0/1 per hidden layer), the value of every circuit, the path ``(i_0, ..., i_{L-1})`` of the largest
+    ``|Ψ|`` and the output ``T(x)``."""
+
+    weights: list[torch.Tensor]
+    gates: list[torch.Tensor]
+    values: torch.Tensor
+    path: tuple[int, ...]
+    output: float
+
+    @property
+    def largest(self) -> float:
+        """Value of the circuit along ``path``."""
+        return self.values.reshape(tuple(w.shape[1] for w in self.weights))[self.path].item()
+
+
+def circuit_assembly(model: nn.Sequential, x: torch.Tensor) -> CircuitAssembly:
+    """The circuits of a one-output network at one input ``x`` (d_in,), for Fig. 2."""
+    values = enumerate_circuits(model, x)
+    largest = int(values.abs().argmax())
+    path = tuple(int(i) for i in np.unravel_index(largest, layer_widths(model)[:-1]))
+    with torch.no_grad():
+        output = model(x[None]).item()
+    gates = [gate for _, gate in _gated_layers(model, x)[1][:-1]]
+    return CircuitAssembly([linear.weight.detach() for linear in mlp_linears(model)], gates, values, path, output)
+
+
+def relative_path_sum_error(model: nn.Sequential, x: torch.Tensor, output: float) -> float:
+    """``|Σ_i Ψ_i(x) - output| / max(1, |output|)``: the path sum (eqs. 10-11) against an output computed otherwise."""
+    return abs(enumerate_circuits(model, x).sum().item() - output) / max(1.0, abs(output))
+
+
+def hessian_check_pairs(n_weights: int, n: int, rng: np.random.Generator) -> list[tuple[int, int]]:
+    """Pairs (a, b) of flattened weight indices at which to check eq. 19: all ``n_weights**2`` ordered pairs, or,
+    if there are more than ``n``, ``n`` of them drawn without replacement with ``rng.choice``."""
+    pairs = [(a, b) for a in range(n_weights) for b in range(n_weights)]
+    if len(pairs) > n:
+        pairs = [pairs[k] for k in rng.choice(len(pairs), n, replace=False)]
+    return pairs
+
+
+@dataclass(frozen=True)
+class CircuitIdentityErrors:
+    """Largest float64 errors of the circuit identities over a set of inputs (§3.2)."""
+
+    path_sum: float  # relative |Σ_i Ψ_i(x) - T(x)| (eqs. 10-11)
+    gradient: float  # |Σ first-order circuits - dT/dw| over every weight (eq. 16)
+    hessian: float  # |Σ second-order circuits - d²T/dw dw'| over the checked pairs (eq. 19)
+    same_layer: float  # |d²T/dw dw'| over every pair of weights of one layer
+
+    def same_layer_blocks_vanish(self) -> bool:
+        """Verdict: the within-layer Hessian blocks of T are exactly 0 (no path passes two weights of one layer)."""
+        return self.same_layer == 0.0
+
+
+def circuit_identity_errors(model: nn.Sequential, inputs: torch.Tensor,
+                            pairs: Sequence[tuple[int, int]]) -> CircuitIdentityErrors:
+    """Path sums, first- and second-order circuit sums against the forward pass and autograd at every input.
+
+    ``pairs`` index the flattened weights (:func:`adaptsym.hessian.weights_in_order`), as from
+    :func:`hessian_check_pairs`.
+    """
+    weights = list(weights_in_order(layer_widths(model)))
+    layer_of = torch.tensor([w[0] for w, _ in weights])
+    same_layer = layer_of[:, None] == layer_of[None, :]
+    path_sum, gradient, second, within = [], [], [], [0.0]
+    for x in inputs:
+        path_sum.append(relative_path_sum_error(model, x, model(x[None]).item()))
+        first = torch.stack([first_order_circuits(model, x, *w).sum() for w, _ in weights])
+        gradient.append((first - output_gradient(model, x)).abs().max().item())
+        hessian = output_hessian(model, x)
+        for a, b in pairs:
+            (wa, ia), (wb, ib) = weights[a], weights[b]
+            second.append(abs(second_order_circuits(model, x, wa, wb).sum().item() - hessian[ia, ib].item()))
+        within.append(hessian[same_layer].abs().max().item())
+    return CircuitIdentityErrors(max(path_sum), max(gradient), max(second), max(within))
+
+
+def risk_both_ways(model: nn.Sequential, X: torch.Tensor, Y: torch.Tensor) -> tuple[float, float]:
+    """The hinge risk (eq. 12) in circuit form (:func:`circuit_risk`) and from the network's forward pass."""
+    with torch.no_grad():
+        direct = hinge_loss(model(X), Y).item()
+    return circuit_risk(model, X, Y, progress=False).item(), direct
+
+
+def signed_circuits(model: nn.Sequential, X: torch.Tensor, Y: torch.Tensor) -> torch.Tensor:
+    """The circuits signed by the label, ``y Ψ_i(x)``, per example: shape (m, n_paths); rows sum to the margins."""
+    return torch.stack([y * enumerate_circuits(model, x) for x, y in zip(X, Y)])
+
+
+@dataclass(frozen=True)
+class FeedbackLoop:
+    """The feedback-control loop (eq. 13) seen through the signed circuits ``yΨ`` at training snapshots (§3.3).
+
+    Per snapshot in ``epochs``: the mean margin ``yT(x) = Σ_i yΨ_i(x)`` over the inputs, and over the *open*
+    circuits (``Ψ ≠ 0``) the mean of ``yΨ``, its mean over its std, and the fraction with ``yΨ > 0``; the fraction of
+    circuits open.  ``mass_shift[k]`` holds, for snapshot k + 1, the mass of the open ``yΨ`` in each of the bins
+    holding equal mass at the first snapshot, minus that equal mass.  ``history`` is the run's per-epoch record.
+    """
+
+    epochs: list[int]
+    history: list[dict]
+    mean_margin: list[float]
+    open_mean: list[float]
+    asymmetry: list[float]
+    positive_fraction: list[float]
+    open_fraction: list[float]
+    mass_shift: np.ndarray
+
+    @property
+    def train_risk(self) -> list[float]:
+        """The training hinge risk at each snapshot."""
+        return [self.history[epoch]["train_loss"] for epoch in self.epochs]
+
+    def risk_ratio(self) -> float:
+        """Training risk at the last snapshot over that at the first."""
+        return self.train_risk[-1] / self.train_risk[0]
+
+    def lowers_risk(self) -> bool:
+        """Verdict on eq. 13: the loop ends with a lower training risk than it started with."""
+        return self.train_risk[-1] < self.train_risk[0]
+
+    def margin_increase(self) -> float:
+        """Mean margin at the last snapshot minus that at the first."""
+        return self.mean_margin[-1] - self.mean_margin[0]
+
+    def aligns_with_label(self) -> bool:
+        """Verdict: the loop shifts the signed circuits' sum, the mean margin, upwards."""
+        return self.mean_margin[-1] > self.mean_margin[0]
+
+
+def feedback_loop(run, epochs: Sequence[int], X: torch.Tensor, Y: torch.Tensor, bins: int = 20) -> FeedbackLoop:
+    """The signed circuits of a training run (an :class:`adaptsym.train.Run` with snapshots at ``epochs``) on the
+    examples ``(X, Y)``, summarised per snapshot as in :class:`FeedbackLoop`."""
+    signed = [signed_circuits(run.model(epoch), X, Y) for epoch in epochs]
+    open_values = [s[s != 0].numpy() for s in signed]
+    edges = np.quantile(open_values[0], np.linspace(0, 1, bins + 1))
+    edges[0], edges[-1] = -np.inf, np.inf
+    return FeedbackLoop(
+        list(epochs), run.history, [s.sum(1).mean().item() for s in signed], [s[s != 0].mean().item() for s in signed],
+        [(v.mean() / v.std()).item() for v in open_values], [(v > 0).mean() for v in open_values],
+        [(s != 0).float().mean().item() for s in signed],
+        np.array([np.histogram(v, edges)[0] / v.size - 1 / bins for v in open_values[1:]]))
+
+
+@dataclass(frozen=True)
+class PathSumEstimate:
+    """``T(x)`` estimated from ``n_sampled`` uniformly sampled circuits (:func:`sample_circuits`) out of ``n_paths``,
+    with the estimate's standard error, the exact output and the fraction of sampled circuits that are open."""
+
+    n_paths: int
+    n_sampled: int
+    estimate: float
+    standard_error: float
+    exact: float
+    open_fraction: float
+
+    @property
+    def z_score(self) -> float:
+        """(estimate - exact) / standard error."""
+        return (self.estimate - self.exact) / self.standard_error
+
+    def unbiased(self, max_z: float = 4.0) -> bool:
+        """Verdict: the estimate lies within ``max_z`` standard errors of the exact output."""
+        return abs(self.z_score) < max_z
+
+
+def estimate_path_sum(model: nn.Sequential, x: torch.Tensor, n: int,
+                      generator: torch.Generator | int) -> PathSumEstimate:
+    """Estimate a one-output network's ``T(x)`` from ``n`` uniformly sampled circuits (for any number of paths)."""
+    n_paths = count_circuits(layer_widths(model)[:-1])
+    values, estimate = sample_circuits(model, x, n, generator)
+    with torch.no_grad():
+        exact = model(x[None]).item()
+    return PathSumEstimate(n_paths, n, estimate.item(), values.std().item() / np.sqrt(n) * n_paths, exact,
+                           (values != 0).float().mean().item())
+
+
 def unroll_conv(
     model: nn.Sequential,
     input_shape: Sequence[int],
@@ -234,6 +427,15 @@ def unroll_conv(
     unrolled = nn.Sequential(*layers)
     mlp_linears(unrolled)
     return unrolled
+
+
+def cnn_path_sum_error(cnn: nn.Sequential, unrolled: nn.Sequential, images: torch.Tensor) -> float:
+    """Largest :func:`relative_path_sum_error` over ``images`` (N, C, H, W) of the circuits of ``unrolled``
+    (:func:`unroll_conv`) against the one-output CNN's own outputs."""
+    with torch.no_grad():
+        outputs = cnn(images).flatten()
+    return max(relative_path_sum_error(unrolled, image.flatten(), output.item())
+               for image, output in zip(images, outputs))
 
 
 def _conv_matrix(

@@ -352,3 +352,154 @@ def boundary_figure(cells):
     ax_b.set_title("(b) final Hessian spectrum")
     ax_b.legend(fontsize=7)
     return fig
+
+
+# Chapters 1-3
+
+def maxent_figure(found):
+    """Li eq. 1 solved (:class:`adaptsym.umwelt.EnclosedMaxEnt`): the solution's statistics against the constraints,
+    and one input's law ν, which generated them, against the maximum-entropy law μ, states sorted by ν."""
+    fig, (ax_tau, ax_law) = panels(2)
+    ax_tau.plot(found.tau, found.achieved, ".", ms=4)
+    ax_tau.plot([found.tau.min(), found.tau.max()], [found.tau.min(), found.tau.max()], "k-", lw=0.6)
+    ax_tau.set(xlabel="constraint τ", ylabel="E_μ[x h] of the solution", title="eq. 1: constraints met")
+    order = np.argsort(found.teacher[0])[::-1]
+    ax_law.semilogy(found.teacher[0][order], ".", ms=3, label="ν (generated τ)")
+    ax_law.semilogy(found.solution.law[0][order], ".", ms=3, label="μ (maximum entropy)")
+    ax_law.set(xlabel="gate state (sorted by ν)", ylabel="probability", title="one input: ν vs μ")
+    ax_law.legend()
+    return fig
+
+
+def depth_growth_figure(depths, counts, ylabel: str, title: str):
+    """Counts against depth on a log axis, one line per entry of ``counts`` (label -> count per depth): Li's
+    parameters (eqs. 2, 4) or basis circuits and weights (eq. 11)."""
+    fig, (ax,) = panels(1, width=4.5)
+    for style, (label, values) in zip(("o-", "s-", "^-", "v-"), counts.items()):
+        ax.semilogy(depths, values, style, label=label)
+    ax.set(xlabel="depth L", ylabel=ylabel, title=title)
+    ax.legend()
+    return fig
+
+
+def _layer_curves(ax, temperatures, curves, **labels) -> None:
+    """One log-log line per gate layer (a column of ``curves``) against temperature; zeros drawn at 1e-300."""
+    for layer in range(curves.shape[1]):
+        ax.loglog(temperatures, np.maximum(curves[:, layer], 1e-300), "o-", ms=3, label=f"layer {layer + 1}")
+    ax.set(xlabel="temperature T", ylim=(1e-8, 1.5), **labels)
+    ax.legend()
+
+
+def gate_law_figure(found):
+    """Li eq. 7 (:class:`adaptsym.umwelt.GateLawConvergence`): per network, the distance of each layer's gate law
+    at temperature T from the ReLU gates."""
+    fig, axes = panels(len(found.distance))
+    for ax, (name, tv) in zip(axes, found.distance.items()):
+        _layer_curves(ax, found.temperatures, tv, ylabel="TV(gate law at T, ReLU gates)", title=name)
+    return fig
+
+
+def marginal_figure(found, title: str):
+    """Li eq. 8 (:class:`adaptsym.umwelt.MarginalComparison`): the exact marginal's distance from the degenerate
+    approximation and from the ReLU point mass, per layer, against temperature."""
+    fig, (ax_degenerate, ax_relu) = panels(2)
+    _layer_curves(ax_degenerate, found.temperatures, found.to_degenerate, ylabel="TV(exact, degenerate eq. 8)",
+                  title=title)
+    _layer_curves(ax_relu, found.temperatures, found.to_relu, ylabel="TV(exact, ReLU point mass)")
+    return fig
+
+
+def sampled_output_figure(found, network: str):
+    """Li §II.2 (:class:`adaptsym.stochastic.OutputSamples`): per input, histograms of the stochastic network's
+    sampled outputs at each temperature, and the ReLU network's output."""
+    fig, axes = panels(len(found.relu))
+    for k, ax in enumerate(axes):
+        samples = found.samples.values()
+        bins = np.linspace(min(s[:, k].min() for s in samples), max(s[:, k].max() for s in samples), 40)
+        for t, s in found.samples.items():
+            ax.hist(s[:, k], bins=bins, alpha=0.6, label=f"T = {t}")
+        ax.axvline(found.relu[k], color="k", lw=1, label="ReLU network")
+        ax.set(xlabel="sampled output T(x)", ylabel="samples", title=f"test input {k}, {network}")
+    axes[0].legend()
+    return fig
+
+
+def relu_convergence_figure(curves):
+    """Li eqs. 7-8: per network (name -> :class:`adaptsym.stochastic.ConvergenceCurve`), the sampled outputs'
+    distance from the ReLU output against temperature; zeros drawn at 1e-18."""
+    fig, axes = panels(len(curves))
+    for ax, (name, curve) in zip(axes, curves.items()):
+        ax.loglog(curve.temperatures, np.maximum(curve.relative_sample_error, 1e-18), "o-", ms=3,
+                  label="mean |sample − ReLU|")
+        ax.loglog(curve.temperatures, np.maximum(curve.relative_mean_error, 1e-18), "s--", ms=3,
+                  label="|mean of samples − ReLU|")
+        ax.set(xlabel="temperature T", ylabel="error / mean |T_ReLU(x)|", title=name, ylim=(1e-18, 10))
+        ax.legend()
+    return fig
+
+
+def gradient_gap_figure(found):
+    """Generalised EM (:class:`adaptsym.stochastic.GradientGaps`): the relative distance of the M-step gradient with
+    sampled gates from backpropagation against the E-step's temperature, per network; zeros drawn at 1e-18."""
+    fig, (ax,) = panels(1, width=4.5)
+    for name, gap in found.gaps.items():
+        ax.loglog(found.temperatures, np.maximum(gap, 1e-18), "o-", ms=3, label=name)
+    ax.set(xlabel="temperature T of the E-step", ylabel="|g_T − g_backprop| / |g_backprop|", ylim=(1e-18, 10),
+           title=f"mean over {found.n_draws} E-steps")
+    ax.legend()
+    return fig
+
+
+def temperature_training_figure(histories):
+    """Training the stochastic network (``histories``: temperature -> run history, 0 the ReLU run): the ReLU
+    network's hinge risk (train solid, test dashed, the stochastic network's own dotted) and accuracy per epoch."""
+    fig, (ax_loss, ax_acc) = panels(2, width=4.2, height=3.2)
+    for t, history in histories.items():
+        epochs = [h["epoch"] for h in history]
+        label = "deterministic (ReLU)" if t == 0 else f"T = {t}"
+        line, = ax_loss.plot(epochs, [h["train_loss"] for h in history], label=label)
+        ax_loss.plot(epochs, [h["test_loss"] for h in history], "--", color=line.get_color())
+        if t:
+            ax_loss.plot(epochs[1:], [h["train_stochastic_loss"] for h in history[1:]], ":", color=line.get_color())
+        ax_acc.plot(epochs, [h["train_accuracy"] for h in history], color=line.get_color(), label=label)
+        ax_acc.plot(epochs, [h["test_accuracy"] for h in history], "--", color=line.get_color())
+    ax_loss.set(xlabel="epoch", ylabel="hinge risk of the ReLU network", yscale="log",
+                title="train (solid), test (dashed), stochastic (dotted)")
+    ax_acc.set(xlabel="epoch", ylabel="accuracy of the ReLU network", ylim=(0.5, 1.0),
+               title="train (solid), test (dashed)")
+    ax_acc.legend()
+    return fig
+
+
+def basis_circuit_figure(found):
+    """Li Fig. 2 from a :class:`adaptsym.circuits.CircuitAssembly` (:func:`circuit_diagram`)."""
+    fig, ax = plt.subplots(figsize=(7, 4.2))
+    circuit_diagram(ax, found.weights, found.gates, found.path, found.largest, found.output)
+    return fig
+
+
+def feedback_loop_figure(found):
+    """Li eq. 13 (:class:`adaptsym.circuits.FeedbackLoop`): the risk through training, the shift of the signed
+    circuits' distribution from the first snapshot's equal-mass bins, their mean over std, and the assembly."""
+    fig, (ax_risk, ax_shift, ax_dist, ax_margin) = panels(4, width=3.0)
+    history = found.history
+    ax_risk.semilogy([h["epoch"] for h in history], [h["train_loss"] for h in history], label="train")
+    ax_risk.semilogy([h["epoch"] for h in history], [h["test_loss"] for h in history], label="test")
+    ax_risk.plot(found.epochs, found.train_risk, "ko", ms=4)
+    ax_risk.set(xlabel="gradient step", ylabel="hinge risk", title="the loop (eq. 13)")
+    ax_risk.legend()
+    levels = np.linspace(0, 1, found.mass_shift.shape[1] + 1)
+    colours = plt.cm.viridis(np.linspace(0, 1, len(found.epochs)))
+    for c, epoch, shift in zip(colours[1:], found.epochs[1:], found.mass_shift):
+        ax_shift.stairs(shift, levels, color=c, label=f"step {epoch}")
+    ax_shift.axhline(0, color="k", lw=0.6)
+    ax_shift.set(xlabel="quantile bin of yΨ at step 0", ylabel="mass − mass at step 0", title="distribution shift")
+    ax_shift.legend(fontsize=7)
+    ax_dist.plot(found.epochs, found.asymmetry, "o-")
+    ax_dist.set(xlabel="gradient step", ylabel="mean / std of yΨ", title="shift vs spread")
+    ax_margin.plot(found.epochs, found.mean_margin, "o-", label="mean yT(x)")
+    ax_margin.plot(found.epochs, found.positive_fraction, "s-", label="fraction yΨ > 0")
+    ax_margin.axhline(1, color="k", lw=0.6)
+    ax_margin.set(xlabel="gradient step", title="the assembly")
+    ax_margin.legend()
+    return fig

@@ -25,6 +25,7 @@ from typing import Sequence
 
 import numpy as np
 import torch
+from scipy.stats import spearmanr
 from torch import nn
 
 from adaptsym.models import hinge_loss, mlp_linears
@@ -137,6 +138,47 @@ def sample_outputs(model: nn.Sequential, x: torch.Tensor, temperature: float, n_
     return torch.cat([stochastic_forward(model, x, temperature, generator, size)[1][..., 0] for size in sizes])
 
 
+def _generator(seed: int, device: torch.device) -> torch.Generator:
+    """A fresh generator on ``device`` seeded with ``seed``: each call replays the same random numbers."""
+    return torch.Generator(device).manual_seed(seed)
+
+
+@dataclass(frozen=True)
+class OutputSamples:
+    """The ReLU network's outputs ``relu`` (N,) on a few inputs and, per temperature, ``samples[T]`` (S, N) of the
+    stochastic network's outputs ``T(x)`` on them (the histograms of §2.1)."""
+
+    relu: np.ndarray
+    samples: dict[float, np.ndarray]
+
+
+@torch.no_grad()
+def output_samples(model: nn.Sequential, x: torch.Tensor, temperatures: Sequence[float], n_samples: int,
+                   seed: int) -> OutputSamples:
+    """:func:`sample_outputs` at each temperature, each from a generator seeded with ``seed`` on ``x``'s device: the
+    same uniforms at every temperature, so the samples differ through the temperature alone."""
+    return OutputSamples(model(x)[:, 0].cpu().numpy(),
+                         {t: sample_outputs(model, x, t, n_samples, _generator(seed, x.device)).cpu().numpy()
+                          for t in temperatures})
+
+
+def temperature_window(temperatures: Sequence[float], low: float, high: float,
+                       curves: Sequence[np.ndarray]) -> np.ndarray:
+    """Mask of the temperatures in ``[low, high]`` at which every curve is > 0, where a log-log fit can use them."""
+    t = np.asarray(temperatures)
+    return (t <= high) & (t >= low) & np.all([curve > 0 for curve in curves], 0)
+
+
+def log_log_slope(temperatures: Sequence[float], values: np.ndarray, window: np.ndarray) -> float:
+    """Least-squares slope of ``log(values)`` against ``log(T)`` over the temperatures in ``window``."""
+    return np.polyfit(np.log(np.asarray(temperatures)[window]), np.log(values[window]), 1)[0]
+
+
+def rank_trend(temperatures: Sequence[float], values: np.ndarray) -> float:
+    """Spearman rank correlation of ``values`` with the temperature: 1 when they fall whenever T falls."""
+    return spearmanr(temperatures, values).statistic
+
+
 @dataclass(frozen=True)
 class ConvergenceCurve:
     """Distance of the stochastic network's output from the ReLU network's, per temperature (eq. 7).
@@ -150,6 +192,31 @@ class ConvergenceCurve:
     sample_error: np.ndarray
     mean_error: np.ndarray
     scale: float
+
+    @property
+    def relative_sample_error(self) -> np.ndarray:
+        """``sample_error / scale``."""
+        return self.sample_error / self.scale
+
+    @property
+    def relative_mean_error(self) -> np.ndarray:
+        """``mean_error / scale``."""
+        return self.mean_error / self.scale
+
+    def slope(self, low: float = 3e-3, high: float = 0.3) -> float:
+        """Log-log slope of the sample error for ``low <= T <= high`` (where it is > 0): about 2 where gate flips are
+        rare, O(T), and each moves the output by O(T), before T falls below the gates' margins."""
+        return log_log_slope(self.temperatures, self.sample_error,
+                             temperature_window(self.temperatures, low, high, [self.sample_error]))
+
+    def trend(self) -> float:
+        """Rank correlation of the sample error with the temperature (:func:`rank_trend`)."""
+        return rank_trend(self.temperatures, self.sample_error)
+
+    def reaches_relu(self, tol: float = 1e-6, min_trend: float = 0.9) -> bool:
+        """Verdict on eqs. 7-8: the relative sample error is at most ``tol`` at the coldest temperature and falls
+        with T (rank correlation at least ``min_trend``)."""
+        return bool(self.relative_sample_error[-1] <= tol and self.trend() >= min_trend)
 
 
 @torch.no_grad()
@@ -165,6 +232,13 @@ def convergence_to_relu(model: nn.Sequential, x: torch.Tensor, temperatures: Seq
         mean_error.append((samples.mean(0) - relu).abs().mean().item())
     return ConvergenceCurve(np.asarray(temperatures, dtype=float), np.array(sample_error), np.array(mean_error),
                             relu.abs().mean().item())
+
+
+def relu_convergence(networks: dict[str, nn.Sequential], x: torch.Tensor, temperatures: Sequence[float],
+                     n_samples: int, seed: int) -> dict[str, ConvergenceCurve]:
+    """:func:`convergence_to_relu` of each network, each from a generator seeded with ``seed`` on ``x``'s device."""
+    return {name: convergence_to_relu(net, x, temperatures, n_samples, _generator(seed, x.device))
+            for name, net in networks.items()}
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -221,6 +295,18 @@ def gradient_distance(a: Sequence[torch.Tensor], b: Sequence[torch.Tensor]) -> t
     return diff.abs().max().item(), (diff.norm() / norm).item()
 
 
+def em_identity_gaps(networks: dict[str, nn.Sequential], x: torch.Tensor, y: torch.Tensor) -> dict[str, float]:
+    """Max absolute difference between the M-step gradient with the ReLU gates of the E-step and the backprop
+    gradient, per network: the generalised-EM reading's identity, 0 up to float rounding."""
+    return {name: gradient_distance(m_step_gradient(net, x, y, e_step(net, x)), backprop_gradient(net, x, y))[0]
+            for name, net in networks.items()}
+
+
+def m_step_is_backprop(gaps: dict[str, float], tol: float = 1e-12) -> bool:
+    """Verdict on the identity of :func:`em_identity_gaps`: every gap is at most ``tol``."""
+    return max(gaps.values()) <= tol
+
+
 def sampled_gradient_gap(model: nn.Sequential, x: torch.Tensor, y: torch.Tensor, temperatures: Sequence[float],
                          generator: torch.Generator, n_draws: int = 1, progress: bool = True) -> np.ndarray:
     """Relative distance of the M-step gradient with sampled gates (E-step at T) from the backprop gradient.
@@ -232,3 +318,72 @@ def sampled_gradient_gap(model: nn.Sequential, x: torch.Tensor, y: torch.Tensor,
     gaps = [[gradient_distance(m_step_gradient(model, x, y, e_step(model, x, t, generator)), reference)[1]
              for _ in range(n_draws)] for t in progress_bar(temperatures, desc="temperatures", disable=not progress)]
     return np.array(gaps).mean(axis=1)
+
+
+@dataclass(frozen=True)
+class GradientGaps:
+    """§2.3: ``gaps[name][k]`` is :func:`sampled_gradient_gap` of a network at ``temperatures[k]`` (decreasing),
+    a mean over ``n_draws`` E-steps."""
+
+    temperatures: np.ndarray
+    gaps: dict[str, np.ndarray]
+    n_draws: int
+
+    def slopes(self, low: float = 1e-4, high: float = 0.3) -> dict[str, float]:
+        """Log-log slope of each gap for ``low <= T <= high``, on the temperatures where every network's gap is > 0:
+        between 1/2 (flips changing the gradient in unrelated directions) and 1 (coherent changes)."""
+        window = temperature_window(self.temperatures, low, high, list(self.gaps.values()))
+        return {name: log_log_slope(self.temperatures, gap, window) for name, gap in self.gaps.items()}
+
+    def coldest(self) -> float:
+        """Largest gap, over networks, at the coldest temperature."""
+        return max(gap[-1] for gap in self.gaps.values())
+
+    def trend(self) -> float:
+        """Smallest rank correlation of a network's gap with the temperature (:func:`rank_trend`)."""
+        return min(rank_trend(self.temperatures, gap) for gap in self.gaps.values())
+
+    def vanishes(self, tol: float = 1e-12, min_trend: float = 0.9) -> bool:
+        """Verdict: the E-step degenerates to ReLU, every gap at most ``tol`` at the coldest temperature and falling
+        with T (rank correlation at least ``min_trend``)."""
+        return bool(self.coldest() <= tol and self.trend() >= min_trend)
+
+
+def gradient_gaps(networks: dict[str, nn.Sequential], x: torch.Tensor, y: torch.Tensor,
+                  temperatures: Sequence[float], seed: int, n_draws: int = 1) -> GradientGaps:
+    """:func:`sampled_gradient_gap` of each network, each from a generator seeded with ``seed`` on ``x``'s device."""
+    return GradientGaps(np.asarray(temperatures), {
+        name: sampled_gradient_gap(net, x, y, temperatures, _generator(seed, x.device), n_draws)
+        for name, net in networks.items()}, n_draws)
+
+
+@dataclass(frozen=True)
+class TemperatureTraining:
+    """§2.4: training histories (``adaptsym.train.Run.history``) of the stochastic network per temperature, 0 being
+    the deterministic ReLU run, with the size of the test set their accuracies were measured on."""
+
+    histories: dict[float, list[dict]]
+    n_test: int
+
+    def risk_ratio(self) -> float:
+        """Largest final over initial training risk of the ReLU network, over temperatures."""
+        return max(h[-1]["train_loss"] for h in self.histories.values()) / self.histories[0.0][0]["train_loss"]
+
+    def trains_at_every_temperature(self) -> bool:
+        """Verdict on training as generalised EM: at every temperature the final ReLU risk is below half the
+        initial one."""
+        initial = self.histories[0.0][0]["train_loss"]
+        return all(h[-1]["train_loss"] < 0.5 * initial for h in self.histories.values())
+
+    def accuracy_gap(self, temperature: float) -> float:
+        """``|final test accuracy at temperature - that of the deterministic run|``."""
+        return abs(self.histories[temperature][-1]["test_accuracy"] - self.histories[0.0][-1]["test_accuracy"])
+
+    def accuracy_standard_error(self) -> float:
+        """Binomial standard error of the deterministic run's final test accuracy."""
+        accuracy = self.histories[0.0][-1]["test_accuracy"]
+        return np.sqrt(accuracy * (1 - accuracy) / self.n_test)
+
+    def matches_relu(self, temperature: float) -> bool:
+        """Verdict: the run at ``temperature`` ends within twice the standard error of the deterministic run."""
+        return bool(self.accuracy_gap(temperature) <= 2 * self.accuracy_standard_error())

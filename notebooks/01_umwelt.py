@@ -51,14 +51,13 @@ import numpy as np
 import matplotlib.pyplot as plt
 import torch
 
-from adaptsym import umwelt
+from adaptsym import plotting, umwelt
 from adaptsym.claims import Ledger
 from adaptsym.data import load_task
 from adaptsym.models import relu_mlp
-from adaptsym.plotting import panels, use_book_style
 from adaptsym.train import TrainConfig, train_run
 
-use_book_style()
+plotting.use_book_style()
 torch.manual_seed(seed)
 rng = np.random.default_rng(seed)
 ledger = Ledger("1 umwelt", profile, path=claims_path)
@@ -75,14 +74,11 @@ ledger = Ledger("1 umwelt", profile, path=claims_path)
 
 # %%
 contexts = rng.normal(size=(maxent_contexts, maxent_inputs))
-features = umwelt.coupling_features(contexts, maxent_n)
-teacher = umwelt.random_conditional_law(maxent_contexts, maxent_n, seed=seed)
-tau = umwelt.expected_statistics(teacher, features)
-scale1 = umwelt.solve_enclosed_maxent(features, tau)
-multipliers = scale1.multipliers.reshape(maxent_inputs, maxent_n)
-print(f"{2**maxent_n} gate states x {maxent_contexts} inputs, {tau.size} constraints")
-print(f"max |E_mu[x h] - tau| = {scale1.constraint_error:.2e}")
-print(f"entropy: max-ent solution {scale1.entropy:.4f} nats, the law that generated tau {umwelt.conditional_entropy(teacher):.4f} nats")
+scale1 = umwelt.enclosed_maxent(contexts, maxent_n, seed=seed)
+print(f"{2**maxent_n} gate states x {maxent_contexts} inputs, {scale1.tau.size} constraints")
+print(f"max |E_mu[x h] - tau| = {scale1.solution.constraint_error:.2e}")
+print(f"entropy: max-ent solution {scale1.solution.entropy:.4f} nats, "
+      f"the law that generated tau {scale1.teacher_entropy:.4f} nats")
 
 # %% [markdown]
 # The solution is the exponential family of eqs. 2–3 with multipliers ``λ``, and because the statistics are
@@ -91,29 +87,17 @@ print(f"entropy: max-ent solution {scale1.entropy:.4f} nats, the law that genera
 # neuron.  We check the factorised form against the enumerated law state by state.
 
 # %%
-factorised = umwelt.bernoulli_gate_law(contexts @ multipliers)
-form_error = np.abs(factorised - scale1.law).max()
-print(f"max |enumerated law - product of Bernoulli(sigma(lambda^T x))| = {form_error:.2e}")
-
-fig, (ax_tau, ax_law) = panels(2)
-ax_tau.plot(tau, umwelt.expected_statistics(scale1.law, features), ".", ms=4)
-ax_tau.plot([tau.min(), tau.max()], [tau.min(), tau.max()], "k-", lw=0.6)
-ax_tau.set(xlabel="constraint τ", ylabel="E_μ[x h] of the solution", title="eq. 1: constraints met")
-order = np.argsort(teacher[0])[::-1]
-ax_law.semilogy(teacher[0][order], ".", ms=3, label="ν (generated τ)")
-ax_law.semilogy(scale1.law[0][order], ".", ms=3, label="μ (maximum entropy)")
-ax_law.set(xlabel="gate state (sorted by ν)", ylabel="probability", title="one input: ν vs μ")
-ax_law.legend()
+print(f"max |enumerated law - product of Bernoulli(sigma(lambda^T x))| = {scale1.form_error:.2e}")
+fig = plotting.maxent_figure(scale1)
 plt.show()
 
 ledger.record("max-ent constraints met (eq. 1)", "constraints hold exactly",
-              scale1.constraint_error, scale1.converged and scale1.constraint_error <= 1e-8,
+              scale1.solution.constraint_error, scale1.constraints_met(),
               detail=f"n={maxent_n}, {maxent_contexts} inputs")
 ledger.record("max-ent solution is the exponential family of eqs. 2-3", "exponential-family form",
-              form_error, form_error <= 1e-10, detail="max deviation from product of Bernoulli gates")
+              scale1.form_error, scale1.is_exponential_family(), detail="max deviation from product of Bernoulli gates")
 ledger.record("max-ent entropy >= entropy of any law meeting the constraints", "maximum entropy",
-              scale1.entropy - umwelt.conditional_entropy(teacher),
-              scale1.entropy >= umwelt.conditional_entropy(teacher), detail="entropy gap (nats)")
+              scale1.entropy_gap, scale1.entropy_is_maximal(), detail="entropy gap (nats)")
 
 # %% [markdown]
 # ## 1.2 The next scale and the hierarchical parameterisation (eqs. 4–6)
@@ -123,14 +107,11 @@ ledger.record("max-ent entropy >= entropy of any law meeting the constraints", "
 # ``λ^2_{i0 i1 i2}`` with ``n_0 n_1 n_2`` entries.
 
 # %%
-state_index = np.array([rng.choice(2**maxent_n, p=p) for p in scale1.law])
-h1 = umwelt.gate_states(maxent_n)[state_index]
-contexts2 = np.einsum("ma,mi->mai", contexts, h1).reshape(maxent_contexts, -1)
-n2 = max(2, maxent_n // 2)
-features2 = umwelt.coupling_features(contexts2, n2)
-tau2 = umwelt.expected_statistics(umwelt.random_conditional_law(maxent_contexts, n2, seed=seed + 1), features2)
-scale2 = umwelt.solve_enclosed_maxent(features2, tau2)
-print(f"scale 2: {tau2.size} multipliers, max constraint error {scale2.constraint_error:.2e}")
+contexts2 = umwelt.next_scale_contexts(contexts, scale1.solution.law, rng)
+scale2 = umwelt.enclosed_maxent(contexts2, max(2, maxent_n // 2), seed=seed + 1)
+print(f"scale 2: {scale2.tau.size} multipliers, max constraint error {scale2.solution.constraint_error:.2e}")
+ledger.record("scale-2 max-ent constraints met", "constraints hold exactly", scale2.solution.constraint_error,
+              scale2.constraints_met())
 
 # %% [markdown]
 # Li's hierarchical parameterisation (eq. 4) replaces each full tensor by a product of matrices,
@@ -140,35 +121,22 @@ print(f"scale 2: {tau2.size} multipliers, max constraint error {scale2.constrain
 # hierarchical ones as ``L n^2``.
 
 # %%
-identity_errors = []
-for depth in depths:
-    sizes = [maxent_inputs] + [min(width, 6)] * depth
-    weights = [rng.normal(size=(a, b)) for a, b in zip(sizes[:-1], sizes[1:])]
-    gates = [rng.integers(0, 2, size=b).astype(float) for b in sizes[1:]]
-    x = rng.normal(size=sizes[0])
-    tensor_form = umwelt.exponent_tensor_form(x, gates, weights)
-    matrix_form = umwelt.exponent_matrix_form(x, gates, weights)
-    identity_errors.append(abs(tensor_form - matrix_form) / max(1.0, abs(tensor_form)))
+identity_errors = umwelt.exponent_identity_errors(depths, maxent_inputs, min(width, 6), rng)
 print("relative |eq. 5 - eq. 6| per depth:", ", ".join(f"{e:.1e}" for e in identity_errors))
 
-full = [umwelt.full_tensor_parameter_count([width] * (d + 1)) for d in depths]
-hier = [umwelt.hierarchical_parameter_count([width] * (d + 1)) for d in depths]
+growth = umwelt.parameter_growth(width, depths)
 print(f"{'depth':>5} {'full tensors (eq. 2)':>22} {'hierarchical (eq. 4)':>22}")
-for d, f, h in zip(depths, full, hier):
+for d, f, h in zip(growth.depths, growth.full, growth.hierarchical):
     print(f"{d:>5} {f:>22,} {h:>22,}")
-fig, (ax,) = panels(1, width=4.5)
-ax.semilogy(depths, full, "o-", label="full multiplier tensors (eq. 2)")
-ax.semilogy(depths, hier, "s-", label="hierarchical weights (eq. 4)")
-ax.set(xlabel="depth L", ylabel="number of parameters", title=f"width {width}")
-ax.legend()
+fig = plotting.depth_growth_figure(depths, {"full multiplier tensors (eq. 2)": growth.full,
+                                            "hierarchical weights (eq. 4)": growth.hierarchical},
+                                   ylabel="number of parameters", title=f"width {width}")
 plt.show()
 
-ledger.record("scale-2 max-ent constraints met", "constraints hold exactly", scale2.constraint_error,
-              scale2.converged)
 ledger.record("eq. 5 (tensor sum) equals eq. 6 (matrix product)", "identity", max(identity_errors),
-              max(identity_errors) <= 1e-12, detail=f"depths {depths}")
+              umwelt.exponent_forms_agree(identity_errors), detail=f"depths {depths}")
 ledger.record(f"parameters at depth {depths[-1]}, width {width}: full / hierarchical",
-              "exponential vs linear growth in depth", full[-1] / hier[-1], full[-1] > hier[-1])
+              "exponential vs linear growth in depth", growth.ratio, growth.hierarchical_is_smaller())
 
 # %% [markdown]
 # ## 1.3 Temperature: from sampled gates to ReLU (eq. 7)
@@ -197,17 +165,10 @@ print(f"trained {train_epochs} epochs: train hinge risk {final['train_loss']:.3f
 networks = {"initialisation": run.model(0), "trained": run.model()}
 
 # %%
-with torch.no_grad():
-    tv_relu = {name: np.array([[d.mean().item() for d in umwelt.relu_gate_distance(net, x_eval, t)]
-                               for t in temperatures]) for name, net in networks.items()}
-fig, axes = panels(2)
-for ax, (name, tv) in zip(axes, tv_relu.items()):
-    for layer in range(tv.shape[1]):
-        ax.loglog(temperatures, np.maximum(tv[:, layer], 1e-300), "o-", ms=3, label=f"layer {layer + 1}")
-    ax.set(xlabel="temperature T", ylabel="TV(gate law at T, ReLU gates)", title=name, ylim=(1e-8, 1.5))
-    ax.legend()
+convergence = umwelt.gate_law_convergence(networks, x_eval, temperatures)
+fig = plotting.gate_law_figure(convergence)
 plt.show()
-for name, tv in tv_relu.items():
+for name, tv in convergence.distance.items():
     print(f"{name}: mean TV at T={temperatures[0]}: {tv[0].round(3)}; at T={temperatures[-1]}: {tv[-1]}")
 
 # %% [markdown]
@@ -218,17 +179,13 @@ for name, tv in tv_relu.items():
 # ``T``, since pre-activations have a finite density at zero.
 
 # %%
-with torch.no_grad():
-    for name, net in networks.items():
-        margins = [z.abs().min().item() for z in umwelt.relu_pre_activations(net, x_eval)]
-        print(f"{name}: smallest |z| per layer over the {len(x_eval)} inputs: {np.round(margins, 5)}")
+for name, margins in convergence.margins.items():
+    print(f"{name}: smallest |z| per layer over the {len(x_eval)} inputs: {np.round(margins, 5)}")
 
 # %%
-coldest = max(tv[-1].max() for tv in tv_relu.values())
-monotone = all(np.all(np.diff(tv, axis=0) <= 1e-15) for tv in tv_relu.values())
 ledger.record("gate law -> ReLU pattern as T -> 0 (eq. 7)", "TV distance falls to 0",
-              coldest, bool(monotone and coldest < 1e-2),
-              detail=f"largest mean TV at T={temperatures[-1]}; monotone in T: {monotone}",
+              convergence.coldest(), convergence.reaches_relu(),
+              detail=f"largest mean TV at T={temperatures[-1]}; monotone in T: {convergence.monotone()}",
               dataset=task.description)
 
 # %% [markdown]
@@ -242,36 +199,19 @@ ledger.record("gate law -> ReLU pattern as T -> 0 (eq. 7)", "TV distance falls t
 
 # %%
 tiny = relu_mlp([pca_k, *tiny_hidden, 1], seed=seed, dtype=torch.float64, device="cpu")
-with torch.no_grad():
-    curves = []
-    for t in temperatures:
-        exact = umwelt.exact_gate_marginals(tiny, x_eval, t)
-        degenerate = umwelt.degenerate_gate_marginals(tiny, x_eval, t)
-        relu = umwelt.relu_gate_marginals(tiny, x_eval)
-        curves.append([[umwelt.total_variation(e, d).mean().item(), umwelt.total_variation(e, r).mean().item()]
-                       for e, d, r in zip(exact, degenerate, relu)])
-curves = np.array(curves)  # (temperature, layer, [vs degenerate, vs ReLU])
-fig, axes = panels(2)
-for layer in range(curves.shape[1]):
-    axes[0].loglog(temperatures, np.maximum(curves[:, layer, 0], 1e-300), "o-", ms=3, label=f"layer {layer + 1}")
-    axes[1].loglog(temperatures, np.maximum(curves[:, layer, 1], 1e-300), "o-", ms=3, label=f"layer {layer + 1}")
-axes[0].set(xlabel="temperature T", ylabel="TV(exact, degenerate eq. 8)", ylim=(1e-8, 1.5),
-            title=f"hidden widths {tiny_hidden}")
-axes[1].set(xlabel="temperature T", ylabel="TV(exact, ReLU point mass)", ylim=(1e-8, 1.5))
-for ax in axes:
-    ax.legend()
+marginals = umwelt.marginal_comparison(tiny, x_eval, temperatures)
+fig = plotting.marginal_figure(marginals, title=f"hidden widths {tiny_hidden}")
 plt.show()
-worst = curves[:, 1:, 0].max()
-print(f"largest TV(exact, degenerate) over T and layers >= 2: {worst:.3f} "
-      f"at T={temperatures[int(curves[:, 1:, 0].max(axis=1).argmax())]}")
-print(f"at T={temperatures[-1]}: {curves[-1, :, 0]}")
+print(f"largest TV(exact, degenerate) over T and layers >= 2: {marginals.worst_deeper():.3f} "
+      f"at T={marginals.worst_temperature()}")
+print(f"at T={temperatures[-1]}: {marginals.to_degenerate[-1]}")
 
 ledger.record("exact marginal -> degenerate ReLU marginal as T -> 0 (eq. 8)",
-              "degenerate approximation exact in the T -> 0 limit", curves[-1, :, 0].max(),
-              bool(curves[-1, :, 0].max() < 1e-2), detail=f"largest TV at T={temperatures[-1]}; "
-              f"largest over all T: {worst:.3f}", dataset=task.description)
+              "degenerate approximation exact in the T -> 0 limit", marginals.coldest(),
+              marginals.exact_when_cold(), detail=f"largest TV at T={temperatures[-1]}; "
+              f"largest over all T: {marginals.worst_deeper():.3f}", dataset=task.description)
 ledger.record("first gate layer: exact and degenerate laws coincide", "no layer below to sum over",
-              curves[:, 0, 0].max(), bool(curves[:, 0, 0].max() <= 1e-12), dataset=task.description)
+              marginals.first_layer_gap(), marginals.first_layer_exact(), dataset=task.description)
 
 # %% [markdown]
 # ## What this chapter measured

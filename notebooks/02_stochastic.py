@@ -53,28 +53,19 @@ seed = 0
 # %%
 import dataclasses
 
-import numpy as np
 import matplotlib.pyplot as plt
 import torch
-from scipy.stats import spearmanr
 
-from adaptsym import stochastic
+from adaptsym import plotting, stochastic
 from adaptsym.claims import Ledger
 from adaptsym.data import load_task
 from adaptsym.device import resolve_device
 from adaptsym.models import relu_mlp
-from adaptsym.plotting import panels, use_book_style
 from adaptsym.train import TrainConfig, train_run
 
-use_book_style()
+plotting.use_book_style()
 device = resolve_device("auto")
 ledger = Ledger("2 stochastic", profile, path=claims_path)
-
-
-def generator(offset=0):
-    """A fresh gate generator on the compute device, so every section's draws are reproducible on their own."""
-    return torch.Generator(device).manual_seed(seed + offset)
-
 
 # %% [markdown]
 # ## 2.1 Sampling the stochastic network
@@ -102,19 +93,9 @@ print(f"deterministic run: test accuracy {deterministic.history[-1]['test_accura
 
 # %%
 shown_temperatures, shown_inputs = [1.0, 0.1, 0.01], 3
-net = networks["initialisation"]
-with torch.no_grad():
-    relu_out = net(x_test[:shown_inputs])[:, 0].cpu().numpy()
-    shown = {t: stochastic.sample_outputs(net, x_test[:shown_inputs], t, n_samples, generator()).cpu().numpy()
-             for t in shown_temperatures}
-fig, axes = panels(shown_inputs)
-for k, ax in enumerate(axes):
-    bins = np.linspace(min(s[:, k].min() for s in shown.values()), max(s[:, k].max() for s in shown.values()), 40)
-    for t, samples in shown.items():
-        ax.hist(samples[:, k], bins=bins, alpha=0.6, label=f"T = {t}")
-    ax.axvline(relu_out[k], color="k", lw=1, label="ReLU network")
-    ax.set(xlabel="sampled output T(x)", ylabel="samples", title=f"test input {k}, initialisation")
-axes[0].legend()
+shown = stochastic.output_samples(networks["initialisation"], x_test[:shown_inputs], shown_temperatures, n_samples,
+                                  seed)
+fig = plotting.sampled_output_figure(shown, "initialisation")
 plt.show()
 
 # %% [markdown]
@@ -128,32 +109,21 @@ plt.show()
 # which it vanishes exponentially — to exactly zero in floating point.
 
 # %%
-curves = {name: stochastic.convergence_to_relu(net, x_test, temperatures, n_samples, generator(1))
-          for name, net in networks.items()}
-fig, axes = panels(2)
-for ax, (name, curve) in zip(axes, curves.items()):
-    ax.loglog(curve.temperatures, np.maximum(curve.sample_error / curve.scale, 1e-18), "o-", ms=3,
-              label="mean |sample − ReLU|")
-    ax.loglog(curve.temperatures, np.maximum(curve.mean_error / curve.scale, 1e-18), "s--", ms=3,
-              label="|mean of samples − ReLU|")
-    ax.set(xlabel="temperature T", ylabel="error / mean |T_ReLU(x)|", title=name, ylim=(1e-18, 10))
-    ax.legend()
+curves = stochastic.relu_convergence(networks, x_test, temperatures, n_samples, seed + 1)
+fig = plotting.relu_convergence_figure(curves)
 plt.show()
 for name, curve in curves.items():
-    middle = (curve.temperatures <= 0.3) & (curve.temperatures >= 3e-3) & (curve.sample_error > 0)
-    slope = np.polyfit(np.log(curve.temperatures[middle]), np.log(curve.sample_error[middle]), 1)[0]
-    print(f"{name}: relative sample error at T={temperatures[0]}: {curve.sample_error[0] / curve.scale:.3f}, "
-          f"at T={temperatures[-1]}: {curve.sample_error[-1] / curve.scale:.2e}; "
-          f"log-log slope for 3e-3 <= T <= 0.3: {slope:.2f}")
+    print(f"{name}: relative sample error at T={temperatures[0]}: {curve.relative_sample_error[0]:.3f}, "
+          f"at T={temperatures[-1]}: {curve.relative_sample_error[-1]:.2e}; "
+          f"log-log slope for 3e-3 <= T <= 0.3: {curve.slope(3e-3, 0.3):.2f}")
 
 # %%
 for name, curve in curves.items():
-    coldest = curve.sample_error[-1] / curve.scale
-    trend = spearmanr(curve.temperatures, curve.sample_error).statistic
     ledger.record(f"stochastic output -> ReLU output as T -> 0 (eqs. 7-8), {name}",
-                  "ReLU is the T -> 0 limit of the stochastic network", coldest,
-                  bool(coldest <= 1e-6 and trend >= 0.9),
-                  detail=f"relative error at T={temperatures[-1]}; rank correlation of error with T: {trend:.3f}",
+                  "ReLU is the T -> 0 limit of the stochastic network", curve.relative_sample_error[-1],
+                  curve.reaches_relu(),
+                  detail=f"relative error at T={temperatures[-1]}; "
+                         f"rank correlation of error with T: {curve.trend():.3f}",
                   dataset=task.description)
 
 # %% [markdown]
@@ -167,20 +137,14 @@ for name, curve in curves.items():
 # before and after training and for random networks of several depths.
 
 # %%
-identity = {}
-for name, net in networks.items():
-    em = stochastic.m_step_gradient(net, x_train, y_train, stochastic.e_step(net, x_train))
-    identity[name] = stochastic.gradient_distance(em, stochastic.backprop_gradient(net, x_train, y_train))[0]
-for depth in em_depths:
-    net = relu_mlp([pca_k, *[hidden[0]] * depth, 1], seed=seed + depth, dtype=torch.float64, device=device)
-    em = stochastic.m_step_gradient(net, x_train, y_train, stochastic.e_step(net, x_train))
-    identity[f"{depth} hidden layers, random"] = stochastic.gradient_distance(
-        em, stochastic.backprop_gradient(net, x_train, y_train))[0]
+random_networks = {f"{depth} hidden layers, random": relu_mlp([pca_k, *[hidden[0]] * depth, 1], seed=seed + depth,
+                                                              dtype=torch.float64, device=device)
+                   for depth in em_depths}
+identity = stochastic.em_identity_gaps(networks | random_networks, x_train, y_train)
 for name, gap in identity.items():
     print(f"max |M-step gradient (ReLU gates) - backprop gradient|, {name}: {gap:.2e}")
-worst_identity = max(identity.values())
 ledger.record("M-step gradient with ReLU gates = backprop gradient (generalised EM)", "identity",
-              worst_identity, worst_identity <= 1e-12,
+              max(identity.values()), stochastic.m_step_is_backprop(identity),
               detail=f"max abs difference, float64, over {len(identity)} networks", dataset=task.description)
 
 # %% [markdown]
@@ -193,26 +157,16 @@ ledger.record("M-step gradient with ReLU gates = backprop gradient (generalised 
 # smallest ``|z|`` and the sampled gates *are* the ReLU gates.
 
 # %%
-gaps = {name: stochastic.sampled_gradient_gap(net, x_train, y_train, temperatures, generator(2), n_draws)
-        for name, net in networks.items()}
-fig, (ax,) = panels(1, width=4.5)
-for name, gap in gaps.items():
-    ax.loglog(temperatures, np.maximum(gap, 1e-18), "o-", ms=3, label=name)
-ax.set(xlabel="temperature T of the E-step", ylabel="|g_T − g_backprop| / |g_backprop|", ylim=(1e-18, 10),
-       title=f"mean over {n_draws} E-steps")
-ax.legend()
+gaps = stochastic.gradient_gaps(networks, x_train, y_train, temperatures, seed + 2, n_draws)
+fig = plotting.gradient_gap_figure(gaps)
 plt.show()
-temperatures_array = np.asarray(temperatures)
-middle = (temperatures_array <= 0.3) & (temperatures_array >= 1e-4) & np.all([g > 0 for g in gaps.values()], 0)
-for name, gap in gaps.items():
-    slope = np.polyfit(np.log(temperatures_array[middle]), np.log(gap[middle]), 1)[0]
+slopes = gaps.slopes(1e-4, 0.3)
+for name, gap in gaps.gaps.items():
     print(f"{name}: relative gradient gap at T={temperatures[0]}: {gap[0]:.3f}, at T={temperatures[-1]}: "
-          f"{gap[-1]:.2e}; log-log slope over the middle temperatures: {slope:.2f}")
-coldest_gap = max(gap[-1] for gap in gaps.values())
-trend = min(spearmanr(temperatures, gap).statistic for gap in gaps.values())
+          f"{gap[-1]:.2e}; log-log slope over the middle temperatures: {slopes[name]:.2f}")
 ledger.record("M-step gradient with sampled gates -> backprop gradient as T -> 0", "E-step degenerates to ReLU",
-              coldest_gap, bool(coldest_gap <= 1e-12 and trend >= 0.9),
-              detail=f"relative gap at T={temperatures[-1]}; smallest rank correlation with T: {trend:.3f}",
+              gaps.coldest(), gaps.vanishes(),
+              detail=f"relative gap at T={temperatures[-1]}; smallest rank correlation with T: {gaps.trend():.3f}",
               dataset=task.description)
 
 # %% [markdown]
@@ -225,28 +179,15 @@ ledger.record("M-step gradient with sampled gates -> backprop gradient as T -> 0
 # run; the dotted lines show the stochastic network's own mean training loss during each epoch.
 
 # %%
-runs = {0.0: deterministic}
-for t in train_temperatures:
-    runs[t] = train_run(dataclasses.replace(base, temperature=t), x_train, y_train, x_test, y_test, device=device)
-fig, (ax_loss, ax_acc) = panels(2, width=4.2, height=3.2)
-for t, run in runs.items():
-    history = run.history
-    epochs = [h["epoch"] for h in history]
-    label = "deterministic (ReLU)" if t == 0 else f"T = {t}"
-    line, = ax_loss.plot(epochs, [h["train_loss"] for h in history], label=label)
-    ax_loss.plot(epochs, [h["test_loss"] for h in history], "--", color=line.get_color())
-    if t:
-        ax_loss.plot(epochs[1:], [h["train_stochastic_loss"] for h in history[1:]], ":", color=line.get_color())
-    ax_acc.plot(epochs, [h["train_accuracy"] for h in history], color=line.get_color(), label=label)
-    ax_acc.plot(epochs, [h["test_accuracy"] for h in history], "--", color=line.get_color())
-ax_loss.set(xlabel="epoch", ylabel="hinge risk of the ReLU network", yscale="log",
-            title="train (solid), test (dashed), stochastic (dotted)")
-ax_acc.set(xlabel="epoch", ylabel="accuracy of the ReLU network", ylim=(0.5, 1.0), title="train (solid), test (dashed)")
-ax_acc.legend()
+runs = {0.0: deterministic} | {
+    t: train_run(dataclasses.replace(base, temperature=t), x_train, y_train, x_test, y_test, device=device)
+    for t in train_temperatures}
+training = stochastic.TemperatureTraining({t: run.history for t, run in runs.items()}, n_test=len(y_test))
+fig = plotting.temperature_training_figure(training.histories)
 plt.show()
 print(f"{'T':>8} {'train risk':>11} {'test risk':>10} {'train acc':>10} {'test acc':>9} {'stochastic loss':>16}")
-for t, run in runs.items():
-    h = run.history[-1]
+for t, history in training.histories.items():
+    h = history[-1]
     print(f"{t:>8} {h['train_loss']:>11.4f} {h['test_loss']:>10.4f} {h['train_accuracy']:>10.3f} "
           f"{h['test_accuracy']:>9.3f} {h.get('train_stochastic_loss') or float('nan'):>16.4f}")
 
@@ -258,20 +199,15 @@ for t, run in runs.items():
 # binomial standard error of an accuracy measured on the test set.
 
 # %%
-initial = deterministic.history[0]["train_loss"]
-final_risks = {t: run.history[-1]["train_loss"] for t, run in runs.items()}
 ledger.record("generalised EM with sampled gates trains the ReLU network at every T",
-              "training is generalised EM", max(final_risks.values()) / initial,
-              all(risk < 0.5 * initial for risk in final_risks.values()),
+              "training is generalised EM", training.risk_ratio(), training.trains_at_every_temperature(),
               detail=f"largest final / initial ReLU train risk over T in {train_temperatures} and T = 0",
               dataset=task.description)
 coldest_t = min(train_temperatures)
-accuracy = {t: run.history[-1]["test_accuracy"] for t, run in runs.items()}
-standard_error = np.sqrt(accuracy[0.0] * (1 - accuracy[0.0]) / len(y_test))
-gap = abs(accuracy[coldest_t] - accuracy[0.0])
 ledger.record(f"training at T = {coldest_t} matches deterministic (ReLU) training", "ReLU is the T -> 0 limit",
-              gap, bool(gap <= 2 * standard_error),
-              detail=f"|test accuracy difference|; twice its binomial standard error: {2 * standard_error:.3f}",
+              training.accuracy_gap(coldest_t), training.matches_relu(coldest_t),
+              detail=f"|test accuracy difference|; twice its binomial standard error: "
+                     f"{2 * training.accuracy_standard_error():.3f}",
               dataset=task.description)
 
 # %% [markdown]

@@ -53,20 +53,19 @@ seed = 0
 import numpy as np
 import matplotlib.pyplot as plt
 import torch
-from torch import nn
 
-from adaptsym import circuits, hessian
+from adaptsym import circuits, plotting
 from adaptsym.claims import Ledger
 from adaptsym.data import load_task
-from adaptsym.models import hinge_loss, relu_mlp, vgg_cnn
-from adaptsym.plotting import circuit_diagram, panels, use_book_style
+from adaptsym.models import relu_mlp, vgg_cnn
 from adaptsym.train import TrainConfig, train_run
-from adaptsym.umwelt import relu_pre_activations
 
-use_book_style()
+plotting.use_book_style()
 torch.manual_seed(seed)
 rng = np.random.default_rng(seed)
 ledger = Ledger("3 circuits", profile, path=claims_path)
+
+# %%
 task = load_task(dataset, positive=tuple(positive), n_train=n_train, n_test=n_check, pca_k=pca_k, seed=seed,
                  dtype=torch.float64)
 scale = task.x_train.std()
@@ -85,18 +84,11 @@ ledger.dataset = task.description
 # %%
 small = relu_mlp([pca_k, *diagram_hidden, 1], seed=seed, dtype=torch.float64, device="cpu")
 x0 = x_check[0]
-values = circuits.enumerate_circuits(small, x0)
-largest = int(values.abs().argmax())
-path = np.unravel_index(largest, [pca_k, *diagram_hidden])
-with torch.no_grad():
-    gates = [(z[0] > 0).int() for z in relu_pre_activations(small, x0[None])]
-    output = small(x0[None]).item()
-fig, ax = plt.subplots(figsize=(7, 4.2))
-circuit_diagram(ax, [layer.weight.detach() for layer in small[::2]], gates, tuple(int(p) for p in path),
-                values[largest].item(), output)
+assembly = circuits.circuit_assembly(small, x0)
+fig = plotting.basis_circuit_figure(assembly)
 plt.show()
-print(f"{values.numel()} circuits, {int((values != 0).sum())} with all gates open; "
-      f"sum {values.sum().item():.6f} vs T(x) {output:.6f}")
+print(f"{assembly.values.numel()} circuits, {int((assembly.values != 0).sum())} with all gates open; "
+      f"sum {assembly.values.sum().item():.6f} vs T(x) {assembly.output:.6f}")
 
 # %% [markdown]
 # ## 3.2 The path sum, the gradient and the Hessian entries are circuit sums
@@ -109,40 +101,25 @@ print(f"{values.numel()} circuits, {int((values != 0).sum())} with all gates ope
 # %%
 net = relu_mlp([pca_k, *identity_hidden, 1], seed=seed + 1, dtype=torch.float64, device="cpu")
 widths = circuits.layer_widths(net)
-weights = list(hessian.weights_in_order(widths))
-pairs = [(a, b) for a in range(len(weights)) for b in range(len(weights))]
-if len(pairs) > hessian_pairs:
-    pairs = [pairs[k] for k in rng.choice(len(pairs), hessian_pairs, replace=False)]
+n_weights = circuits.count_weights(widths)
+pairs = circuits.hessian_check_pairs(n_weights, hessian_pairs, rng)
+errors = circuits.circuit_identity_errors(net, x_check, pairs)
 
-path_errors, gradient_errors, hessian_errors, same_layer_max = [], [], [], 0.0
-for x in x_check:
-    output = net(x[None]).item()
-    path_errors.append(abs(circuits.enumerate_circuits(net, x).sum().item() - output) / max(1.0, abs(output)))
-    grad = hessian.output_gradient(net, x)
-    from_circuits = torch.stack([circuits.first_order_circuits(net, x, *w).sum() for w, _ in weights])
-    gradient_errors.append((from_circuits - grad).abs().max().item())
-    hess = hessian.output_hessian(net, x)
-    for a, b in pairs:
-        (wa, ia), (wb, ib) = weights[a], weights[b]
-        entry = circuits.second_order_circuits(net, x, wa, wb).sum().item()
-        hessian_errors.append(abs(entry - hess[ia, ib].item()))
-    layer_of = torch.tensor([w[0] for w, _ in weights])
-    same_layer_max = max(same_layer_max, hess[layer_of[:, None] == layer_of[None, :]].abs().max().item())
+print(f"network {widths}: {circuits.count_circuits(widths[:-1])} circuits, {n_weights} weights")
+print(f"path sum:      max relative error {errors.path_sum:.1e}")
+print(f"gradient:      max |sum of eq.-16 circuits - autograd| {errors.gradient:.1e} over {n_weights} weights")
+print(f"Hessian:       max |sum of eq.-19 circuits - autograd| {errors.hessian:.1e} over {len(pairs)} pairs")
+print(f"same-layer Hessian blocks: max |entry| {errors.same_layer:.1e} (no path passes two weights of one layer)")
 
-print(f"network {widths}: {circuits.count_circuits(widths[:-1])} circuits, {len(weights)} weights")
-print(f"path sum:      max relative error {max(path_errors):.1e}")
-print(f"gradient:      max |sum of eq.-16 circuits - autograd| {max(gradient_errors):.1e} over {len(weights)} weights")
-print(f"Hessian:       max |sum of eq.-19 circuits - autograd| {max(hessian_errors):.1e} over {len(pairs)} pairs")
-print(f"same-layer Hessian blocks: max |entry| {same_layer_max:.1e} (no path passes two weights of one layer)")
-
-ledger.record("path sum equals the output (eqs. 10-11)", "exact identity", max(path_errors),
-              max(path_errors) < 1e-12, detail=f"max relative error, {len(x_check)} inputs")
-ledger.record("first-order circuits sum to the gradient (eq. 16)", "exact identity", max(gradient_errors),
-              max(gradient_errors) < 1e-12, detail=f"{len(weights)} weights x {len(x_check)} inputs")
-ledger.record("second-order circuits sum to Hessian entries (eq. 19)", "exact identity", max(hessian_errors),
-              max(hessian_errors) < 1e-12, detail=f"{len(pairs)} pairs x {len(x_check)} inputs")
+# %%
+ledger.record("path sum equals the output (eqs. 10-11)", "exact identity", errors.path_sum,
+              circuits.circuit_identity_holds(errors.path_sum), detail=f"max relative error, {len(x_check)} inputs")
+ledger.record("first-order circuits sum to the gradient (eq. 16)", "exact identity", errors.gradient,
+              circuits.circuit_identity_holds(errors.gradient), detail=f"{n_weights} weights x {len(x_check)} inputs")
+ledger.record("second-order circuits sum to Hessian entries (eq. 19)", "exact identity", errors.hessian,
+              circuits.circuit_identity_holds(errors.hessian), detail=f"{len(pairs)} pairs x {len(x_check)} inputs")
 ledger.record("within-layer Hessian blocks of T vanish", "no circuit passes two weights of one layer",
-              same_layer_max, same_layer_max == 0.0)
+              errors.same_layer, errors.same_layer_blocks_vanish())
 
 # %% [markdown]
 # ## 3.3 The risk in circuit form and the feedback-control loop (eqs. 12–13)
@@ -162,57 +139,26 @@ config = TrainConfig(model="mlp", widths=(pca_k, *loop_hidden, 1), optimizer="sg
                      batch_size=None, epochs=loop_epochs, seed=seed, dtype="float64",
                      snapshot_epochs=tuple(loop_snapshots), data_key=task.description)
 run = train_run(config, x_train, task.y_train, x_check, y_check)
-risk_circuit_form = circuits.circuit_risk(run.model(), x_check, y_check, progress=False).item()
-with torch.no_grad():
-    risk_direct = hinge_loss(run.model()(x_check), y_check).item()
+risk_circuit_form, risk_direct = circuits.risk_both_ways(run.model(), x_check, y_check)
 print(f"test hinge risk: circuit form {risk_circuit_form:.12f}, network {risk_direct:.12f}")
+risk_error = abs(risk_circuit_form - risk_direct)
 ledger.record("hinge risk in circuit form equals the network's (eq. 12)", "exact identity",
-              abs(risk_circuit_form - risk_direct), abs(risk_circuit_form - risk_direct) < 1e-12)
+              risk_error, circuits.circuit_identity_holds(risk_error))
 
-signed = {}
-for epoch in loop_snapshots:
-    model = run.model(epoch)
-    signed[epoch] = torch.stack([y * circuits.enumerate_circuits(model, x) for x, y in zip(x_check, y_check)])
-history = run.history
-fig, (ax_risk, ax_shift, ax_dist, ax_margin) = panels(4, width=3.0)
-ax_risk.semilogy([h["epoch"] for h in history], [h["train_loss"] for h in history], label="train")
-ax_risk.semilogy([h["epoch"] for h in history], [h["test_loss"] for h in history], label="test")
-ax_risk.plot(loop_snapshots, [history[e]["train_loss"] for e in loop_snapshots], "ko", ms=4)
-ax_risk.set(xlabel="gradient step", ylabel="hinge risk", title="the loop (eq. 13)")
-ax_risk.legend()
-open_values = {e: signed[e][signed[e] != 0].numpy() for e in loop_snapshots}
-levels = np.linspace(0, 1, 21)
-edges = np.quantile(open_values[loop_snapshots[0]], levels)  # 20 bins of equal mass at step 0
-edges[0], edges[-1] = -np.inf, np.inf
-colours = plt.cm.viridis(np.linspace(0, 1, len(loop_snapshots)))
-for c, epoch in zip(colours[1:], loop_snapshots[1:]):
-    mass = np.histogram(open_values[epoch], edges)[0] / open_values[epoch].size
-    ax_shift.stairs(mass - 1 / 20, levels, color=c, label=f"step {epoch}")
-ax_shift.axhline(0, color="k", lw=0.6)
-ax_shift.set(xlabel="quantile bin of yΨ at step 0", ylabel="mass − mass at step 0", title="distribution shift")
-ax_shift.legend(fontsize=7)
-asymmetry = [(v.mean() / v.std()).item() for v in open_values.values()]
-ax_dist.plot(loop_snapshots, asymmetry, "o-")
-ax_dist.set(xlabel="gradient step", ylabel="mean / std of yΨ", title="shift vs spread")
-ax_margin.plot(loop_snapshots, [signed[e].sum(1).mean().item() for e in loop_snapshots], "o-", label="mean yT(x)")
-ax_margin.plot(loop_snapshots, [(v > 0).mean() for v in open_values.values()], "s-", label="fraction yΨ > 0")
-ax_margin.axhline(1, color="k", lw=0.6)
-ax_margin.set(xlabel="gradient step", title="the assembly")
-ax_margin.legend()
+# %%
+loop = circuits.feedback_loop(run, loop_snapshots, x_check, y_check)
+fig = plotting.feedback_loop_figure(loop)
 plt.show()
-for epoch in loop_snapshots:
-    s = signed[epoch]
-    print(f"step {epoch:>4}: train risk {history[epoch]['train_loss']:.4f}, mean yT {s.sum(1).mean():+.3f}, "
-          f"mean yΨ over open circuits {s[s != 0].mean():+.2e}, open circuits {(s != 0).float().mean():.2f}")
+for epoch, risk, margin, mean, share in zip(loop.epochs, loop.train_risk, loop.mean_margin, loop.open_mean,
+                                            loop.open_fraction):
+    print(f"step {epoch:>4}: train risk {risk:.4f}, mean yT {margin:+.3f}, "
+          f"mean yΨ over open circuits {mean:+.2e}, open circuits {share:.2f}")
 
-first, last = loop_snapshots[0], loop_snapshots[-1]
 ledger.record("gradient descent on the circuit risk lowers the hinge risk (eq. 13)", "the loop reduces the risk",
-              history[last]["train_loss"] / history[first]["train_loss"],
-              history[last]["train_loss"] < history[first]["train_loss"],
-              detail=f"train risk ratio step {last}/step {first}")
+              loop.risk_ratio(), loop.lowers_risk(),
+              detail=f"train risk ratio step {loop_snapshots[-1]}/step {loop_snapshots[0]}")
 ledger.record("the loop shifts signed circuit values positive", "circuits align with the label",
-              signed[last].sum(1).mean().item() - signed[first].sum(1).mean().item(),
-              signed[last].sum(1).mean().item() > signed[first].sum(1).mean().item(),
+              loop.margin_increase(), loop.aligns_with_label(),
               detail="increase of the mean margin yT = Σ yΨ on test inputs")
 
 # %% [markdown]
@@ -226,30 +172,22 @@ ledger.record("the loop shifts signed circuit values positive", "circuits align 
 
 # %%
 counts, params = circuits.depth_counts(count_width, count_depths)
-fig, (ax,) = panels(1, width=4.5)
-ax.semilogy(count_depths, counts, "o-", label="basis circuits n^L")
-ax.semilogy(count_depths, params, "s-", label="weights")
-ax.set(xlabel="depth L", ylabel="count", title=f"width {count_width}")
-ax.legend()
+fig = plotting.depth_growth_figure(count_depths, {"basis circuits n^L": counts, "weights": params}, ylabel="count",
+                                   title=f"width {count_width}")
 plt.show()
 print(f"depth {count_depths[-1]}, width {count_width}: {counts[-1]:.3e} circuits, {params[-1]:,} weights")
 ledger.record(f"circuits vs weights at depth {count_depths[-1]}, width {count_width}",
-              "circuits grow as n^L, weights linearly in L", counts[-1] / params[-1], counts[-1] > params[-1],
-              detail="ratio circuits / weights")
+              "circuits grow as n^L, weights linearly in L", counts[-1] / params[-1],
+              circuits.circuits_outnumber_weights(counts, params), detail="ratio circuits / weights")
 
 # %%
 big = relu_mlp([pca_k] + [sample_width] * (sample_depth - 1) + [1], seed=seed, dtype=torch.float64, device="cpu")
-n_paths = circuits.count_circuits(circuits.layer_widths(big)[:-1])
-generator = torch.Generator().manual_seed(seed)
-sampled, estimate = circuits.sample_circuits(big, x0, n_sampled, generator)
-standard_error = sampled.std().item() / np.sqrt(n_sampled) * n_paths
-with torch.no_grad():
-    exact = big(x0[None]).item()
-z_score = (estimate.item() - exact) / standard_error
-print(f"{n_paths:.3e} circuits; {n_sampled} sampled: estimate {estimate.item():.4f} ± {standard_error:.4f}, "
-      f"exact {exact:.4f} (z = {z_score:+.2f}); open circuits in the sample: {(sampled != 0).float().mean():.3f}")
+sampled = circuits.estimate_path_sum(big, x0, n_sampled, torch.Generator().manual_seed(seed))
+print(f"{sampled.n_paths:.3e} circuits; {n_sampled} sampled: estimate {sampled.estimate:.4f} "
+      f"± {sampled.standard_error:.4f}, exact {sampled.exact:.4f} (z = {sampled.z_score:+.2f}); "
+      f"open circuits in the sample: {sampled.open_fraction:.3f}")
 ledger.record("uniformly sampled circuits estimate T(x) without bias", "(method; not in the paper)",
-              z_score, abs(z_score) < 4, detail=f"z-score of the estimate, {n_paths:.1e} paths")
+              sampled.z_score, sampled.unbiased(), detail=f"z-score of the estimate, {sampled.n_paths:.1e} paths")
 
 # %% [markdown]
 # The estimate is unbiased but its standard error is many times the output itself: almost every sampled path
@@ -259,7 +197,7 @@ ledger.record("uniformly sampled circuits estimate T(x) without bias", "(method;
 # from.
 
 # %%
-print(f"standard error / |T(x)| = {standard_error / abs(exact):.3g}")
+print(f"standard error / |T(x)| = {sampled.standard_error / abs(sampled.exact):.3g}")
 
 # %% [markdown]
 # ## 3.5 Convolutional networks are circuits too
@@ -271,18 +209,16 @@ print(f"standard error / |T(x)| = {standard_error / abs(exact):.3g}")
 
 # %%
 raw = load_task(dataset, positive=tuple(positive), n_train=10, n_test=n_check, seed=seed, dtype=torch.float64)
-images = nn.functional.adaptive_avg_pool2d(raw.x_test.reshape(-1, 1, 28, 28), conv_image)
+images = torch.nn.functional.adaptive_avg_pool2d(raw.x_test.reshape(-1, 1, 28, 28), conv_image)
 cnn = vgg_cnn(1, conv_channels, conv_image, pooling=False, seed=seed, dtype=torch.float64, device="cpu")
 unrolled = circuits.unroll_conv(cnn, (1, conv_image, conv_image), device="cpu")
-with torch.no_grad():
-    cnn_out = cnn(images).flatten()
-conv_errors = [abs(circuits.enumerate_circuits(unrolled, img.flatten()).sum().item() - o.item()) / max(1.0, abs(o.item()))
-               for img, o in zip(images, cnn_out)]
+conv_error = circuits.cnn_path_sum_error(cnn, unrolled, images)
 print(f"unrolled CNN widths {circuits.layer_widths(unrolled)}: "
       f"{circuits.count_circuits(circuits.layer_widths(unrolled)[:-1]):,} circuits; "
-      f"max relative |path sum - CNN output| = {max(conv_errors):.1e}")
+      f"max relative |path sum - CNN output| = {conv_error:.1e}")
 ledger.record("a bias-free CNN's output is its path sum", "CNNs are sparse weight-shared MLPs (§II.7)",
-              max(conv_errors), max(conv_errors) < 1e-12, detail=f"{len(images)} images at {conv_image}x{conv_image}")
+              conv_error, circuits.circuit_identity_holds(conv_error),
+              detail=f"{len(images)} images at {conv_image}x{conv_image}")
 
 # %%
 for claim in ledger.claims:

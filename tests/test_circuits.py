@@ -1,23 +1,38 @@
 """Basis circuits and their perturbations against forward passes, explicit products and autograd (float64)."""
 
+import copy
 import itertools
 import math
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
 
 from adaptsym.circuits import (
+    CircuitIdentityErrors,
+    PathSumEstimate,
     assemblies,
+    circuit_assembly,
+    circuit_identity_errors,
+    circuit_identity_holds,
     circuit_risk,
+    circuits_outnumber_weights,
+    cnn_path_sum_error,
     count_circuits,
     count_weights,
     depth_counts,
     enumerate_circuits,
+    estimate_path_sum,
+    feedback_loop,
     first_order_circuits,
+    hessian_check_pairs,
     layer_widths,
+    relative_path_sum_error,
+    risk_both_ways,
     sample_circuits,
     second_order_circuits,
+    signed_circuits,
     unroll_conv,
 )
 from adaptsym.hessian import weights_in_order
@@ -337,3 +352,130 @@ def test_bad_arguments_are_rejected():
             first_order_circuits(model, x, layer, i, j)
     with pytest.raises(ValueError, match="layer must be in 1..2"):
         assemblies(model, x, 3)
+
+
+def test_identity_and_count_verdicts():
+    assert circuit_identity_holds(9e-13) and not circuit_identity_holds(1e-12)
+    assert not circuit_identity_holds(1e-9, tol=1e-10) and circuit_identity_holds(1e-9, tol=1e-8)
+    counts, weights = depth_counts(3, [1, 2, 3])
+    assert circuits_outnumber_weights(counts, weights)  # 27 circuits, 21 weights at depth 3
+    assert not circuits_outnumber_weights(*depth_counts(3, [1, 2]))  # 9 circuits, 12 weights
+
+
+def test_circuit_assembly_holds_every_circuit_the_largest_path_the_gates_and_the_output():
+    widths, seed = [3, 4, 3, 1], 2
+    model, x = mlp(widths, seed), random_input(widths[0], seed)
+    found = circuit_assembly(model, x)
+    explicit = explicit_circuits(model, x)[0]
+    torch.testing.assert_close(found.values, explicit, **TOL)
+    paths = list(itertools.product(*(range(w) for w in widths[:-1])))
+    assert found.path == paths[int(explicit.abs().argmax())]
+    assert found.largest == found.values[int(explicit.abs().argmax())].item()
+    z1 = model[0](x)
+    z2 = model[2](torch.relu(z1))
+    assert [g.tolist() for g in found.gates] == [(z1 > 0).double().tolist(), (z2 > 0).double().tolist()]
+    assert found.output == model(x).item()
+    assert all(torch.equal(w, layer.weight) for w, layer in zip(found.weights, model[::2]))
+
+
+def test_relative_path_sum_error_compares_the_path_sum_with_a_given_output():
+    model, x = mlp([3, 4, 1], 0), random_input(3, 0)
+    output = model(x).item()
+    assert relative_path_sum_error(model, x, output) < 1e-15
+    assert relative_path_sum_error(model, x, output + 4.0) == pytest.approx(4.0 / max(1.0, abs(output + 4.0)))
+
+
+def test_hessian_check_pairs_are_all_pairs_or_a_sample_without_replacement():
+    assert hessian_check_pairs(3, 9, np.random.default_rng(0)) == list(itertools.product(range(3), repeat=2))
+    pairs = hessian_check_pairs(10, 30, np.random.default_rng(1))
+    assert len(pairs) == len(set(pairs)) == 30 and all(0 <= a < 10 and 0 <= b < 10 for a, b in pairs)
+    assert pairs == hessian_check_pairs(10, 30, np.random.default_rng(1))
+
+
+def test_circuit_identity_errors_are_rounding_small_and_same_layer_blocks_exactly_zero():
+    widths = [3, 4, 3, 1]
+    model = mlp(widths, 1)
+    inputs = torch.stack([random_input(3, seed) for seed in range(3)])
+    n_weights = count_weights(widths)
+    found = circuit_identity_errors(model, inputs, hessian_check_pairs(n_weights, n_weights**2, np.random.default_rng(0)))
+    assert max(found.path_sum, found.gradient, found.hessian) < 1e-14 and found.same_layer_blocks_vanish()
+    assert not CircuitIdentityErrors(0.0, 0.0, 0.0, 1e-300).same_layer_blocks_vanish()
+
+
+def test_circuit_identity_errors_measure_a_wrong_hessian_entry(monkeypatch):
+    import adaptsym.circuits as circuits
+
+    model, x = mlp([3, 4, 1], 0), random_input(3, 0)[None]
+    true_hessian = circuits.output_hessian
+    monkeypatch.setattr(circuits, "output_hessian", lambda m, x: true_hessian(m, x) + 0.25)
+    found = circuit_identity_errors(model, x, [(0, 12), (12, 0)])  # a cross-layer pair, both ways round
+    assert found.hessian == pytest.approx(0.25, abs=1e-14) and found.same_layer == 0.25
+    assert found.path_sum < 1e-15 and found.gradient < 1e-15
+
+
+def test_risk_both_ways_and_signed_circuits_sum_to_the_margins():
+    model = mlp([3, 4, 3, 1], 0)
+    X = torch.randn(6, 3, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    Y = torch.tensor([1.0, -1.0] * 3, dtype=torch.float64)
+    circuit_form, direct = risk_both_ways(model, X, Y)
+    assert direct == torch.clamp(1 - Y * model(X)[:, 0], min=0).mean().item()
+    assert abs(circuit_form - direct) < 1e-15
+    signed = signed_circuits(model, X, Y)
+    assert signed.shape == (6, count_circuits([3, 4, 3]))
+    torch.testing.assert_close(signed.sum(1), Y * model(X)[:, 0].detach(), **TOL)
+
+
+class ScaledRun:
+    """A stand-in for a training run whose snapshot at epoch e is ``model`` with its last layer times (1 + e)."""
+
+    def __init__(self, model):
+        self.base, self.history = model, [{"train_loss": 1.0 / (1 + e)} for e in range(3)]
+
+    def model(self, epoch):
+        scaled = copy.deepcopy(self.base)
+        with torch.no_grad():
+            scaled[-1].weight.mul_(1 + epoch)
+        return scaled
+
+
+def test_feedback_loop_summarises_the_signed_circuits_of_every_snapshot():
+    model = mlp([3, 4, 3, 1], 0)
+    X = torch.randn(8, 3, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    Y = torch.tensor([1.0, -1.0] * 4, dtype=torch.float64)
+    found = feedback_loop(ScaledRun(model), [0, 2], X, Y, bins=4)
+    signed = signed_circuits(model, X, Y)
+    open_values = signed[signed != 0]
+    margin = (Y * model(X)[:, 0]).mean().item()
+    assert found.mean_margin == pytest.approx([margin, 3 * margin], rel=1e-12)
+    assert found.open_mean == pytest.approx([open_values.mean().item(), 3 * open_values.mean().item()], rel=1e-12)
+    assert found.open_fraction == pytest.approx([len(open_values) / signed.numel()] * 2, rel=1e-6)
+    assert found.positive_fraction == pytest.approx([(open_values > 0).double().mean().item()] * 2)
+    assert found.asymmetry == pytest.approx([(open_values.mean() / open_values.std(correction=0)).item()] * 2)
+    assert found.train_risk == [1.0, 1 / 3] and found.risk_ratio() == 1 / 3 and found.lowers_risk()
+    assert found.margin_increase() == pytest.approx(2 * margin) and found.aligns_with_label() == (margin > 0)
+    # tripled circuits leave the inner equal-mass bins of the first snapshot for the outer ones
+    assert found.mass_shift.shape == (1, 4) and abs(found.mass_shift.sum()) < 1e-15
+    assert found.mass_shift[0, 0] > 0 > found.mass_shift[0, 1] and found.mass_shift[0, 3] > 0 > found.mass_shift[0, 2]
+
+
+def test_estimate_path_sum_is_the_sampled_estimate_with_its_standard_error():
+    model, x = mlp([4, 5, 6, 1], 0), random_input(4, 0)
+    found = estimate_path_sum(model, x, 500, 3)
+    values, estimate = sample_circuits(model, x, 500, 3)
+    assert found.n_paths == 120 and found.estimate == estimate.item() and found.exact == model(x).item()
+    assert found.standard_error == pytest.approx(values.std().item() / 500**0.5 * 120, rel=1e-14)
+    assert found.open_fraction == pytest.approx((values != 0).double().mean().item(), rel=1e-6)
+    assert found.z_score == (found.estimate - found.exact) / found.standard_error
+    z_scores = [estimate_path_sum(model, x, 500, seed).z_score for seed in range(200)]
+    assert abs(np.mean(z_scores)) < 4 / 200**0.5 and 0.7 < np.std(z_scores) < 1.3
+    assert PathSumEstimate(1, 1, 1.0, 0.5, 0.0, 1.0).unbiased() and not PathSumEstimate(1, 1, 2.0, 0.5, 0.0, 1.0).unbiased()
+
+
+def test_cnn_path_sum_error_is_rounding_small_against_the_cnn_outputs():
+    cnn = tiny_cnn(1, 1)
+    images = torch.randn(3, 2, 4, 4, generator=torch.Generator().manual_seed(2), dtype=torch.float64)
+    mlp_form = unroll_conv(cnn, (2, 4, 4), device="cpu")
+    assert cnn_path_sum_error(cnn, mlp_form, images) < 1e-14
+    with torch.no_grad():
+        mlp_form[0].weight[0, 0] += 1.0  # a wrong unrolling: some image's path sum misses the CNN output
+    assert cnn_path_sum_error(cnn, mlp_form, images) > 1e-3

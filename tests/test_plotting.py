@@ -5,7 +5,6 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
-import pytest  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from adaptsym.plotting import panels, reconstruction_scatter, ridgelines  # noqa: E402
@@ -39,3 +38,94 @@ def test_ridgelines_draw_one_row_per_density_first_on_top_at_a_common_height():
     assert any(list(line.get_xdata()) == [0, 0] for line in ax.lines)
     assert [t.get_text() for t in ax.texts] == ["epoch 0", "epoch 10", "epoch 20"]
     plt.close(fig)
+
+
+# Chapters 1-3: each figure draws the numbers of the dataclass it is given.
+
+def test_depth_growth_figure_draws_one_line_per_count():
+    from adaptsym.plotting import depth_growth_figure
+
+    fig = depth_growth_figure([1, 2, 3], {"circuits": [3, 9, 27], "weights": [3, 12, 21]}, ylabel="count", title="t")
+    (ax,) = fig.axes
+    assert [list(line.get_ydata()) for line in ax.lines] == [[3, 9, 27], [3, 12, 21]]
+    assert [text.get_text() for text in ax.get_legend().get_texts()] == ["circuits", "weights"]
+    assert ax.get_yscale() == "log" and ax.get_ylabel() == "count"
+    plt.close(fig)
+
+
+def test_chapter_one_figures_draw_the_constraints_and_one_curve_per_gate_layer():
+    from adaptsym import umwelt
+    from adaptsym.plotting import gate_law_figure, marginal_figure, maxent_figure
+
+    found = umwelt.enclosed_maxent(np.random.default_rng(0).normal(size=(5, 2)), 3)
+    fig = maxent_figure(found)
+    np.testing.assert_array_equal(fig.axes[0].lines[0].get_xydata(), np.column_stack([found.tau, found.achieved]))
+    plt.close(fig)
+
+    tv = np.array([[0.5, 0.9], [0.1, 0.0]])
+    fig = gate_law_figure(umwelt.GateLawConvergence((1.0, 0.1), {"a": tv, "b": tv / 2}, {}))
+    assert [ax.get_title() for ax in fig.axes] == ["a", "b"]
+    np.testing.assert_array_equal(fig.axes[1].lines[1].get_ydata(), [0.45, 1e-300])  # 0 drawn at 1e-300
+    plt.close(fig)
+    fig = marginal_figure(umwelt.MarginalComparison((1.0, 0.1), tv, 2 * tv), title="widths")
+    np.testing.assert_array_equal(fig.axes[0].lines[0].get_ydata(), [0.5, 0.1])
+    np.testing.assert_array_equal(fig.axes[1].lines[0].get_ydata(), [1.0, 0.2])
+    assert fig.axes[0].get_title() == "widths" and len(fig.axes[1].lines) == 2
+    plt.close(fig)
+
+
+def test_chapter_two_figures_draw_samples_errors_gaps_and_histories():
+    from adaptsym import stochastic
+    from adaptsym.plotting import (gradient_gap_figure, relu_convergence_figure, sampled_output_figure,
+                                   temperature_training_figure)
+
+    samples = stochastic.OutputSamples(np.array([0.5, -1.0]), {1.0: np.arange(10.0).reshape(5, 2)})
+    fig = sampled_output_figure(samples, "trained")
+    assert [ax.lines[0].get_xdata()[0] for ax in fig.axes] == [0.5, -1.0]  # the ReLU outputs
+    assert sum(patch.get_height() for patch in fig.axes[0].patches) == 5 and fig.axes[1].get_title().endswith("trained")
+    plt.close(fig)
+
+    temperatures = np.array([1.0, 0.1])
+    curve = stochastic.ConvergenceCurve(temperatures, np.array([2.0, 0.0]), np.array([1.0, 0.5]), 2.0)
+    fig = relu_convergence_figure({"net": curve})
+    np.testing.assert_array_equal(fig.axes[0].lines[0].get_ydata(), [1.0, 1e-18])
+    np.testing.assert_array_equal(fig.axes[0].lines[1].get_ydata(), [0.5, 0.25])
+    plt.close(fig)
+    fig = gradient_gap_figure(stochastic.GradientGaps(temperatures, {"a": np.array([0.3, 0.0])}, 4))
+    np.testing.assert_array_equal(fig.axes[0].lines[0].get_ydata(), [0.3, 1e-18])
+    assert fig.axes[0].get_title() == "mean over 4 E-steps"
+    plt.close(fig)
+
+    history = [{"epoch": e, "train_loss": 1.0 / (e + 1), "test_loss": 1.0, "train_accuracy": 0.6,
+                "test_accuracy": 0.7, "train_stochastic_loss": 2.0} for e in range(3)]
+    fig = temperature_training_figure({0.0: history, 0.5: history})
+    assert len(fig.axes[0].lines) == 2 + 3 and len(fig.axes[1].lines) == 2 * 2  # no stochastic loss at T = 0
+    np.testing.assert_array_equal(fig.axes[0].lines[0].get_ydata(), [1.0, 0.5, 1 / 3])
+    plt.close(fig)
+
+
+def test_chapter_three_figures_draw_the_circuit_and_the_loop():
+    import torch
+
+    from adaptsym.circuits import FeedbackLoop, circuit_assembly
+    from adaptsym.models import relu_mlp
+    from adaptsym.plotting import basis_circuit_figure, feedback_loop_figure
+
+    model = relu_mlp([2, 2, 1], dtype=torch.float64, device="cpu")
+    found = circuit_assembly(model, torch.tensor([1.0, -0.5], dtype=torch.float64))
+    fig = basis_circuit_figure(found)
+    assert f"Ψ = {found.largest:.3f}" in fig.axes[0].get_title()
+    assert fig.axes[0].texts[0].get_text() == f"T(x) = Σ Ψ = {found.output:.3f}"
+    plt.close(fig)
+
+    history = [{"epoch": e, "train_loss": 1.0 / (e + 1), "test_loss": 1.0} for e in range(3)]
+    loop = FeedbackLoop([0, 2], history, [0.1, 0.4], [0.01, 0.02], [0.05, 0.1], [0.5, 0.6], [0.25, 0.25],
+                        np.array([[0.1, -0.1]]))
+    fig = feedback_loop_figure(loop)
+    risk, shift, asymmetry, assembly = fig.axes
+    np.testing.assert_array_equal(risk.lines[2].get_ydata(), [1.0, 1 / 3])
+    assert len(shift.patches) == 1 and list(shift.patches[0].get_data().values) == [0.1, -0.1]
+    assert list(asymmetry.lines[0].get_ydata()) == [0.05, 0.1]
+    assert [list(line.get_ydata()) for line in assembly.lines[:2]] == [[0.1, 0.4], [0.5, 0.6]]
+    plt.close(fig)
+

@@ -197,3 +197,94 @@ def test_bad_input_is_rejected_with_the_valid_choices():
         stochastic.sample_outputs(net([4, 6, 2]), x, 0.5, 3, gen())
     with pytest.raises(ValueError, match="bias-free ReLU MLP"):
         stochastic.e_step(nn.Sequential(nn.Linear(4, 3), nn.Tanh(), nn.Linear(3, 1)).double(), x)
+
+
+def test_output_samples_use_the_same_random_numbers_at_every_temperature():
+    model, (x, _) = net([4, 6, 6, 1]), data(3, 4)
+    found = stochastic.output_samples(model, x, [1.0, 0.1, 1e-12], 50, seed=7)
+    with torch.no_grad():
+        np.testing.assert_array_equal(found.relu, model(x)[:, 0].numpy())
+    for t, samples in found.samples.items():
+        assert samples.shape == (50, 3)
+        np.testing.assert_array_equal(samples, stochastic.sample_outputs(model, x, t, 50, gen(7)).numpy())
+    np.testing.assert_array_equal(found.samples[1e-12], np.broadcast_to(found.relu, (50, 3)))
+
+
+def test_log_log_slope_recovers_a_power_law_on_the_window_where_every_curve_is_positive():
+    temperatures = np.array([1.0, 0.3, 0.1, 0.03, 0.01, 1e-3])
+    power = 3 * temperatures**2
+    other = np.array([1.0, 1.0, 0.0, 1.0, 1.0, 1.0])
+    window = stochastic.temperature_window(temperatures, 0.01, 0.3, [power, other])
+    assert window.tolist() == [False, True, False, True, True, False]
+    assert stochastic.log_log_slope(temperatures, power, window) == pytest.approx(2.0, abs=1e-12)
+    assert stochastic.log_log_slope(list(temperatures), np.sqrt(temperatures), window) == pytest.approx(0.5, abs=1e-12)
+
+
+def test_rank_trend_is_one_when_values_fall_with_temperature_and_minus_one_when_they_rise():
+    temperatures = [1.0, 0.1, 0.01, 0.001]
+    assert stochastic.rank_trend(temperatures, np.array([5.0, 2.0, 1.0, 0.0])) == pytest.approx(1.0)
+    assert stochastic.rank_trend(temperatures, np.array([0.0, 1.0, 2.0, 5.0])) == pytest.approx(-1.0)
+
+
+def convergence_curve(sample_error):
+    temperatures = np.array([1.0, 0.1, 0.01, 1e-3, 1e-8])
+    return stochastic.ConvergenceCurve(temperatures, np.asarray(sample_error), np.asarray(sample_error) / 2, 4.0)
+
+
+def test_convergence_curve_slope_trend_and_verdict():
+    curve = convergence_curve([2.0, 4e-2, 4e-4, 4e-6, 0.0])
+    np.testing.assert_array_equal(curve.relative_sample_error, curve.sample_error / 4)
+    np.testing.assert_array_equal(curve.relative_mean_error, curve.sample_error / 8)
+    assert curve.slope(1e-3, 0.1) == pytest.approx(2.0, abs=1e-12)
+    assert curve.trend() == pytest.approx(1.0) and curve.reaches_relu()
+    assert not convergence_curve([2.0, 4e-2, 4e-4, 4e-6, 1e-5]).reaches_relu()  # 2.5e-6 relative error when cold
+    assert not convergence_curve([0.0, 4e-2, 4e-4, 1.0, 0.0]).reaches_relu()  # not falling with T
+
+
+def test_relu_convergence_samples_every_network_with_the_same_seed():
+    networks, (x, _) = {"a": net([4, 6, 1]), "b": net([4, 5, 5, 1], seed=1)}, data(10, 4)
+    found = stochastic.relu_convergence(networks, x, [1.0, 0.01], 20, seed=3)
+    for name, model in networks.items():
+        expected = stochastic.convergence_to_relu(model, x, [1.0, 0.01], 20, gen(3), progress=False)
+        np.testing.assert_array_equal(found[name].sample_error, expected.sample_error)
+        np.testing.assert_array_equal(found[name].mean_error, expected.mean_error)
+
+
+def test_em_identity_gaps_are_rounding_small_for_every_network():
+    networks, (x, y) = {"a": net([5, 7, 1]), "b": net([5, 4, 6, 1], seed=2)}, data(30, 5)
+    gaps = stochastic.em_identity_gaps(networks, x, y)
+    assert list(gaps) == ["a", "b"] and max(gaps.values()) <= 1e-12 and stochastic.m_step_is_backprop(gaps)
+    assert not stochastic.m_step_is_backprop({"a": 0.0, "b": 2e-12})
+
+
+def test_gradient_gaps_use_the_same_seed_for_every_network_and_fit_slopes_on_a_common_window():
+    networks, (x, y) = {"a": net([5, 8, 8, 1], seed=3), "b": net([5, 6, 1], seed=4)}, data(40, 5, seed=3)
+    found = stochastic.gradient_gaps(networks, x, y, [5.0, 1e-9], seed=2, n_draws=2)
+    for name, model in networks.items():
+        expected = stochastic.sampled_gradient_gap(model, x, y, [5.0, 1e-9], gen(2), 2, progress=False)
+        np.testing.assert_array_equal(found.gaps[name], expected)
+    assert found.n_draws == 2 and found.coldest() <= 1e-12
+
+    temperatures = np.array([1.0, 0.1, 0.01, 1e-3, 1e-9])
+    gaps = {"linear": np.array([1.0, 0.1, 0.01, 0.0, 0.0]), "root": np.array([1.0, 0.1**0.5, 0.1, 0.02, 0.0])}
+    case = stochastic.GradientGaps(temperatures, gaps, 1)
+    slopes = case.slopes(1e-3, 0.3)  # T = 1e-3, off the root law, is left out for both: one gap is 0 there
+    assert slopes["linear"] == pytest.approx(1.0, abs=1e-12) and slopes["root"] == pytest.approx(0.5, abs=1e-12)
+    assert case.coldest() == 0.0 and 0.9 < case.trend() < 1.0 and case.vanishes()
+    assert not case.vanishes(min_trend=0.99)
+    warm = stochastic.GradientGaps(temperatures, gaps | {"root": np.array([1.0, 0.1**0.5, 0.1, 0.02, 1e-6])}, 1)
+    assert warm.coldest() == 1e-6 and not warm.vanishes() and warm.vanishes(tol=1e-6)
+
+
+def test_temperature_training_compares_every_run_with_the_deterministic_one():
+    def history(initial, final, accuracy):
+        return [{"train_loss": initial, "test_accuracy": 0.5}, {"train_loss": final, "test_accuracy": accuracy}]
+
+    runs = {0.0: history(1.0, 0.2, 0.9), 1.0: history(1.1, 0.4, 0.8), 0.1: history(1.0, 0.3, 0.88)}
+    found = stochastic.TemperatureTraining(runs, n_test=100)
+    assert found.risk_ratio() == 0.4 and found.trains_at_every_temperature()
+    assert found.accuracy_standard_error() == pytest.approx(0.03, rel=1e-12)  # sqrt(0.9 * 0.1 / 100)
+    assert found.accuracy_gap(0.1) == pytest.approx(0.02) and found.matches_relu(0.1)
+    assert found.accuracy_gap(1.0) == pytest.approx(0.1) and not found.matches_relu(1.0)
+    slow = stochastic.TemperatureTraining(runs | {3.0: history(1.0, 0.6, 0.7)}, n_test=100)
+    assert slow.risk_ratio() == 0.6 and not slow.trains_at_every_temperature()
