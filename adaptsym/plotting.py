@@ -354,6 +354,170 @@ def boundary_figure(cells):
     return fig
 
 
+# Chapter 7: Zou & Huang's figures, each from the numbers an ``adaptsym.weight_space`` or
+# ``adaptsym.generalisation`` function returns.
+
+def training_figure(ensembles, steps_per_epoch):
+    """Fig. 2a: test accuracy of the mean-field predictor against minibatch steps, mean and the 10-90%
+    band over each scenario's networks; ``steps_per_epoch`` maps scenario -> minibatches per epoch."""
+    fig, (ax,) = panels(1, width=5)
+    for name, ensemble in ensembles.items():
+        accuracy = ensemble.test_accuracy.numpy()
+        steps = np.arange(1, accuracy.shape[1] + 1) * steps_per_epoch[name]
+        ax.plot(steps, accuracy.mean(0), "o-", ms=3, label=name)
+        ax.fill_between(steps, np.percentile(accuracy, 10, 0), np.percentile(accuracy, 90, 0), alpha=0.25)
+    ax.set(xscale="log", xlabel="minibatch steps", ylabel="test accuracy (mean-field predictor)",
+           title="Fig. 2a: training (band: 10-90% of networks)")
+    ax.legend()
+    return fig
+
+
+def ensemble_figure(accuracies, convergence):
+    """The kept configurations' test accuracies per scenario, and the convergence of their moments
+    with the number of networks k (``convergence``: scenario -> (ks, RMSE); the last point, k = G/2,
+    starred: the sampling noise)."""
+    fig, (ax_acc, ax_conv) = panels(2)
+    for name, accuracy in accuracies.items():
+        ax_acc.hist(accuracy, bins=40, histtype="step", lw=1.4, label=name)
+    ax_acc.set(xlabel="test accuracy of kept configurations", ylabel="count", title="the weight ensembles")
+    ax_acc.legend()
+    for name, (ks, curve) in convergence.items():
+        ax_conv.loglog(ks[:-1], curve[:-1], "o-", label=name)
+        ax_conv.loglog(ks[-1:], curve[-1:], "k*", ms=9)
+    ax_conv.set(xlabel="networks k in the subset", ylabel="RMSE(moments of k, of all)",
+                title="convergence with ensemble size (★: k = G/2)")
+    ax_conv.legend()
+    return fig
+
+
+def configuration_map_figure(found):
+    """Fig. 2b from a :class:`adaptsym.weight_space.ConfigurationMap`: the t-SNE map of initial and
+    learned configurations, and their projections on the learned first principal axis."""
+    fig, (ax, ax_pc) = panels(2, width=4.0, height=3.4)
+    ax.scatter(*found.embedding[:found.n_initial].T, s=6, label="random initialisation")
+    ax.scatter(*found.embedding[found.n_initial:].T, s=6, label="learned (kept) configurations")
+    ax.set(title="Fig. 2b: t-SNE of weight configurations", xticks=[], yticks=[])
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=2, markerscale=2)
+    for name, projection in (("initial", found.initial_projection), ("learned", found.learned_projection)):
+        ax_pc.hist(projection, bins=40, histtype="step", lw=1.4, label=name)
+    ax_pc.set(xlabel="projection on the learned configurations' first principal axis", ylabel="count",
+              title=f"first axis: {100 * found.explained:.1f}% of the learned variance")
+    ax_pc.legend()
+    return fig
+
+
+def reconstruction_figure(rows, model_label: str):
+    """One :func:`reconstruction_scatter` per ``(data moments, model moments, title)`` in ``rows``."""
+    fig, axes = panels(len(rows), width=3.2, height=3.0)
+    for ax, (data, model, title) in zip(axes, rows):
+        reconstruction_scatter(ax, data, model, model_label, title)
+    return fig
+
+
+def polarity_figure(projections, rows):
+    """Two polarities: histograms of the configurations' projections on each region's leading
+    eigenvector / √N (``projections``: region -> array), then Fig. 3b of the two-polarity mixture
+    (``rows`` as in :func:`reconstruction_figure`)."""
+    fig, axes = panels(1 + len(rows), width=3.2, height=3.0)
+    for region, projection in projections.items():
+        axes[0].hist(projection, bins=40, histtype="step", lw=1.4, label=region)
+    axes[0].set(xlabel="projection on the leading eigenvector / √N", ylabel="configurations",
+                title="two polarities (under)")
+    axes[0].legend()
+    for ax, (data, model, title) in zip(axes[1:], rows):
+        reconstruction_scatter(ax, data, model, "mixture of two BP fits", title)
+    return fig
+
+
+def coupling_histograms(overall: tuple[str, np.ndarray, np.ndarray], regions):
+    """Figs. 3a and 3d: densities of the couplings J_ij (log scale) and fields h_i of the whole
+    network (``overall``: (label, couplings, fields)) and per region (``regions``: region ->
+    (couplings, fields))."""
+    fig, (ax_J, ax_h) = panels(2)
+    label, couplings, fields = overall
+    ax_J.hist(couplings, bins=80, histtype="step", density=True, lw=1.0, color="k", label=label)
+    ax_h.hist(fields, bins=40, histtype="step", density=True, lw=1.0, color="k", label=label)
+    for region, (couplings, fields) in regions.items():
+        ax_J.hist(couplings, bins=80, histtype="step", density=True, lw=1.3, label=region)
+        ax_h.hist(fields, bins=40, histtype="step", density=True, lw=1.3, label=region)
+    ax_J.set(yscale="log", xlabel="J_ij", ylabel="density", title="Fig. 3a/3d: couplings (under, BP)")
+    ax_h.set(xlabel="h_i", title="fields (under, BP)")
+    ax_J.legend()
+    return fig
+
+
+def energy_accuracy_figure(sides_by_region, titles):
+    """Fig. 3c: test accuracy against Ising energy density per region (``sides_by_region``: region ->
+    list of :class:`adaptsym.weight_space.EnergySide`), a vertical line at each model's typical energy."""
+    fig, axes = panels(len(sides_by_region), width=3.2, height=2.8)
+    for ax, (region, sides) in zip(axes, sides_by_region.items()):
+        for side in sides:
+            points = ax.scatter(side.energies, side.accuracy, s=2, alpha=0.3)
+            ax.axvline(side.typical, color=points.get_facecolor()[0][:3], lw=1,
+                       label=f"{side.label} typical {side.typical:.2f}, data {side.energies.mean():.2f}".strip())
+        ax.set(xlabel="energy density E/N", ylabel="test accuracy", title=titles[region])
+        ax.legend(loc="lower left")
+    return fig
+
+
+def pseudolikelihood_figure(pl_models, bp_couplings):
+    """Fig. 4: densities of the pseudolikelihood couplings J_i<j and fields per region (``pl_models``:
+    region -> (couplings, fields)), and the PL couplings against the BP ones (``bp_couplings``: region
+    -> J_i<j)."""
+    fig, axes = panels(3, width=3.2, height=2.8)
+    for region, (couplings, h) in pl_models.items():
+        axes[0].hist(couplings, bins=80, histtype="step", density=True, lw=1.3, label=region)
+        axes[1].hist(h, bins=40, histtype="step", density=True, lw=1.3, label=region)
+        axes[2].scatter(bp_couplings[region], couplings, s=2, alpha=0.3, label=region)
+    axes[0].set(yscale="log", xlabel="J_ij", ylabel="density", title="Fig. 4: couplings (under, PL)")
+    axes[1].set(xlabel="h_i", title="fields (under, PL)")
+    axes[2].set(xlabel="J_ij from BP", ylabel="J_ij from PL", title="the two models")
+    axes[0].legend()
+    return fig
+
+
+def three_point_figure(tests):
+    """Fig. 12: each model's three-point moments against the data's per region (``tests``: region ->
+    :class:`adaptsym.weight_space.ThreePointTest`), labelled by the fraction predicted."""
+    fig, axes = panels(len(tests), width=3.2, height=3.0)
+    for ax, (region, test) in zip(axes, tests.items()):
+        for model, predicted in test.predictions.items():
+            ax.scatter(test.observed, predicted, s=2, alpha=0.3,
+                       label=f"{model}: {100 * test.fractions[model]:.0f}% predicted")
+        lim = [test.observed.min(), test.observed.max()]
+        ax.plot(lim, lim, "k--", lw=0.8)
+        ax.set(xlabel="<s_i s_j s_k> data", ylabel="<s_i s_j s_k> model (MC)", title=f"Fig. 12, under, {region}")
+        ax.legend(loc="upper left", markerscale=4)
+    return fig
+
+
+def depth_figure(comparison):
+    """App. G / Fig. 18 from a :class:`adaptsym.generalisation.DepthComparison`: deep test accuracy
+    against hidden width (mean ± std over networks), the shallow net's as a band."""
+    fig, (ax,) = panels(1, width=4.5)
+    deep, shallow = comparison.deep, comparison.shallow
+    ax.errorbar(comparison.widths, deep.mean(1), deep.std(1), fmt="o-", capsize=3, label="deep 20-n-n-10")
+    ax.axhline(shallow.mean(), color="k", label="shallow 20-10")
+    ax.axhspan(shallow.mean() - shallow.std(), shallow.mean() + shallow.std(), color="k", alpha=0.15)
+    ax.set(xlabel="hidden width n", ylabel="test accuracy (binary draws)", title="App. G / Fig. 18: deep vs shallow")
+    ax.legend()
+    return fig
+
+
+def double_descent_figure(n_weights, errors, n_train: int):
+    """App. F / Fig. 17: training and test error (mean ± std over networks) against the number of
+    weights, binary and real-valued (``errors``: (kind, split) -> (sizes, networks))."""
+    fig, (ax,) = panels(1, width=5)
+    for kind, colour in (("binary", "tab:blue"), ("real", "tab:red")):
+        for split, style in (("test", "o-"), ("train", "s--")):
+            e = errors[kind, split]
+            ax.errorbar(n_weights, e.mean(1), e.std(1), fmt=style, color=colour, capsize=2, label=f"{kind}, {split}")
+    ax.axvline(n_train, color="k", lw=0.6, label="weights = training examples")
+    ax.set(xscale="log", xlabel="number of weights", ylabel="error", title=f"App. F / Fig. 17 ({n_train} examples)")
+    ax.legend()
+    return fig
+
+
 # Chapters 1-3
 
 def maxent_figure(found):

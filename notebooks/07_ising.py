@@ -92,31 +92,20 @@ seed = 0
 import numpy as np
 import matplotlib.pyplot as plt
 import torch
-from sklearn.decomposition import PCA
-from sklearn.manifold import TSNE
 
-from adaptsym import binary, ising
+from adaptsym import generalisation as gen, ising, plotting, weight_space as ws
+from adaptsym.binary import n_weights
 from adaptsym.claims import Ledger
 from adaptsym.data import load_multiclass
-from adaptsym.ensembles import (EnsembleSpec, drawn_configurations, fitted_boltzmann, fitted_pseudolikelihood,
-                                region_samples, trained_ensemble)
-from adaptsym.plotting import panels, reconstruction_scatter, use_book_style
 
-use_book_style()
+plotting.use_book_style()
 torch.manual_seed(seed)
 ledger = Ledger("7 ising", profile, path=claims_path)
 task = load_multiclass(dataset, n_train=n_train, n_test=n_test, pca_k=pca_k, seed=seed)
 print(task.description)
 ledger.dataset = task.description
-
-DEEP, SHALLOW = (pca_k, hidden, hidden, 10), (pca_k, 10)
-SCENARIOS = {  # name: (widths, number of training examples)
-    "under": (DEEP, len(task.y_train)),
-    "over": (DEEP, n_train_over),
-    "shallow": (SHALLOW, len(task.y_train)),
-}
-print({name: f"{'-'.join(map(str, w))}, {binary.n_weights(w)} weights, {n} training examples"
-       for name, (w, n) in SCENARIOS.items()})
+SCENARIOS = ws.scenarios(pca_k, hidden, len(task.y_train), n_train_over)
+print(ws.describe_scenarios(SCENARIOS))
 
 # %% [markdown]
 # ## 7.1 Training the ensembles (Fig. 2a)
@@ -133,20 +122,8 @@ print({name: f"{'-'.join(map(str, w))}, {binary.n_weights(w)} weights, {n} train
 # each epoch, mean and spread over the networks.
 
 # %%
-ensembles = {}
-for name, (widths, n) in SCENARIOS.items():
-    spec = EnsembleSpec(widths, n_networks, epochs[name], lr=lr, seed=seed)
-    ensembles[name] = trained_ensemble(spec, task.x_train[:n], task.y_train[:n], task.x_test, task.y_test)
-
-fig, (ax,) = panels(1, width=5)
-for name, ensemble in ensembles.items():
-    accuracy = ensemble.test_accuracy.numpy()
-    steps = np.arange(1, accuracy.shape[1] + 1) * (SCENARIOS[name][1] // ensemble.batch_size)
-    ax.plot(steps, accuracy.mean(0), "o-", ms=3, label=name)
-    ax.fill_between(steps, np.percentile(accuracy, 10, 0), np.percentile(accuracy, 90, 0), alpha=0.25)
-ax.set(xscale="log", xlabel="minibatch steps", ylabel="test accuracy (mean-field predictor)",
-       title="Fig. 2a: training (band: 10-90% of networks)")
-ax.legend()
+ensembles = ws.train_scenarios(SCENARIOS, task, n_networks, epochs, lr, seed)
+plotting.training_figure(ensembles, {name: n // ensembles[name].batch_size for name, (_, n) in SCENARIOS.items()})
 plt.show()
 for name, ensemble in ensembles.items():
     print(f"{name:8s} final test accuracy {ensemble.test_accuracy[:, -1].mean():.3f} "
@@ -172,36 +149,17 @@ for name, ensemble in ensembles.items():
 # sampling noise of the moments of all ``G`` networks, the floor below which a fit only fits noise.
 
 # %%
-configurations, thresholds = {}, {}
-for name, ensemble in ensembles.items():
-    drawn = drawn_configurations(ensemble, task.x_test, task.y_test, draws_per_network, seed=seed)
-    thresholds[name] = torch.quantile(drawn.accuracy.double(), threshold_quantile).item()
-    configurations[name] = drawn.above(thresholds[name])
-    kept = configurations[name]
-    mu = binary.mean_weights(torch.cat([p.flatten(1) for p in ensemble.params], 1))
-    print(f"{name:8s} threshold {thresholds[name]:.4f}: kept {len(kept.accuracy)} of {len(drawn.accuracy)} draws "
-          f"from {kept.network.unique().numel()} networks, accuracy {kept.accuracy.min():.3f}-{kept.accuracy.max():.3f}; "
-          f"mean |mu| of the fields {mu.abs().mean():.3f}")
-
-fig, (ax_acc, ax_conv) = panels(2)
-for name, kept in configurations.items():
-    ax_acc.hist(kept.accuracy.numpy(), bins=40, histtype="step", lw=1.4, label=name)
-ax_acc.set(xlabel="test accuracy of kept configurations", ylabel="count", title="the weight ensembles")
-ax_acc.legend()
-noise = {}
-for name, kept in configurations.items():
-    samples, groups = region_samples(kept, "FULL"), kept.network.numpy()
-    n_groups = len(np.unique(groups))
-    sizes = [k for k in convergence_sizes if k < n_groups] + [n_groups // 2]
-    curve = ising.moment_convergence(samples, sizes, groups, n_repeats=convergence_repeats, seed=seed)
-    noise[name] = curve[-1]
-    ax_conv.loglog(sizes[:-1], curve[:-1], "o-", label=name)
-    ax_conv.loglog(sizes[-1:], curve[-1:], "k*", ms=9)
-ax_conv.set(xlabel="networks k in the subset", ylabel="RMSE(moments of k, of all)",
-            title="convergence with ensemble size (★: k = G/2)")
-ax_conv.legend()
+kept_ensembles = {name: ws.kept_configurations(ensemble, task.x_test, task.y_test, draws_per_network,
+                                               threshold_quantile, seed) for name, ensemble in ensembles.items()}
+configurations = {name: kept.configurations for name, kept in kept_ensembles.items()}
+for name, kept in kept_ensembles.items():
+    print(f"{name:8s} {kept.summary()}")
+convergence = {name: ws.noise_convergence(kept, convergence_sizes, convergence_repeats, seed)
+               for name, kept in configurations.items()}
+plotting.ensemble_figure({name: kept.accuracy.numpy() for name, kept in configurations.items()}, convergence)
 plt.show()
-print("sampling noise of the FULL moments (RMSE at k = G/2):", {k: round(v, 4) for k, v in noise.items()})
+print("sampling noise of the FULL moments (RMSE at k = G/2):",
+      {name: round(float(curve[-1]), 4) for name, (_, curve) in convergence.items()})
 
 # %% [markdown]
 # ## 7.3 Initial versus learned configurations (Fig. 2b)
@@ -215,33 +173,11 @@ print("sampling noise of the FULL moments (RMSE at k = G/2):", {k: round(v, 4) f
 # means one family of solutions, two peaks two families that differ along a single collective direction.
 
 # %%
-def mean_hamming(a):
-    """Mean Hamming distance per weight over all pairs of ±1 rows: (1 - overlap) / 2."""
-    return ((1 - (a.astype(np.float64) @ a.T) / a.shape[1]) / 2)[np.triu_indices(len(a), 1)].mean()
-
-
-ensemble, kept = ensembles["under"], configurations["under"]
-first_of_network = np.unique(kept.network.numpy(), return_index=True)[1]
-chosen = np.random.default_rng(seed).permutation(first_of_network)[:tsne_points]
-learned = kept.weights[chosen].numpy()
-initial = binary.initial_configurations(ensemble, 1, seed)[:len(learned)].cpu().numpy()
-points = np.concatenate([initial, learned]).astype(np.float32)
-embedding = TSNE(perplexity=min(30.0, len(points) / 4), init="pca", random_state=seed).fit_transform(points)
-
-leading = PCA(1).fit(learned.astype(np.float64))
-fig, (ax, ax_pc) = panels(2, width=4.0, height=3.4)
-ax.scatter(*embedding[:len(initial)].T, s=6, label="random initialisation")
-ax.scatter(*embedding[len(initial):].T, s=6, label="learned (kept) configurations")
-ax.set(title="Fig. 2b: t-SNE of weight configurations", xticks=[], yticks=[])
-ax.legend(loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=2, markerscale=2)
-for name, part in (("initial", initial), ("learned", learned)):
-    ax_pc.hist(leading.transform(part.astype(np.float64))[:, 0], bins=40, histtype="step", lw=1.4, label=name)
-ax_pc.set(xlabel="projection on the learned configurations' first principal axis", ylabel="count",
-          title=f"first axis: {100 * leading.explained_variance_ratio_[0]:.1f}% of the learned variance")
-ax_pc.legend()
+found = ws.configuration_map(ensembles["under"], configurations["under"], tsne_points, seed)
+plotting.configuration_map_figure(found)
 plt.show()
-print(f"mean Hamming distance per weight: initial pairs {mean_hamming(initial):.3f}, "
-      f"learned pairs {mean_hamming(learned):.3f}")
+print(f"mean Hamming distance per weight: initial pairs {found.hamming_initial:.3f}, "
+      f"learned pairs {found.hamming_learned:.3f}")
 
 # %% [markdown]
 # ## 7.4 The data-driven Ising model (eqs. 4–5, Fig. 3b)
@@ -278,51 +214,22 @@ print(f"mean Hamming distance per weight: initial pairs {mean_hamming(initial):.
 # BP approximation rather than to the Ising model.
 
 # %%
-def regions_of(name):
-    return fit_regions if name != "shallow" else ["FULL"]
-
-
-def decidable(kept, region):
-    return kept.network.unique().numel() > binary.region_slices(kept.widths)[region].stop - \
-        binary.region_slices(kept.widths)[region].start
-
-
-fit_options = dict(lr=fit_lr, momentum=fit_momentum, max_steps=fit_steps, patience=fit_patience, damping=bp_damping,
-                   bp_max_iter=bp_max_iter, bp_tol=1e-8)
-fits, moments, region_noise, modes = {}, {}, {}, {}
-for name, kept in configurations.items():
-    groups = kept.network.numpy()
-    for region in regions_of(name):
-        samples = region_samples(kept, region)
-        m, C = ising.sample_moments(samples)
-        connected = (C - np.outer(m, m))[np.triu_indices(len(m), 1)]
-        region_noise[name, region] = ising.moment_convergence(
-            samples, [len(np.unique(groups)) // 2], groups, n_repeats=convergence_repeats, seed=seed)[0]
-        fits[name, region] = fitted_boltzmann(samples, **fit_options)
-        moments[name, region] = (m, C)
-        fit, n_groups = fits[name, region], len(np.unique(groups))
-        modes[name, region] = ising.leading_mode(samples)  # (top eigenvalue, eigenvector)
-        top = modes[name, region][0]
-        print(f"{name:8s} {region:4s} N={len(m):3d}: mean|m| {np.abs(m).mean():.3f}, mean|C-mm| "
-              f"{np.abs(connected).mean():.4f}, top correlation eigenvalue {top:5.1f} (noise edge "
-              f"{ising.noise_edge(len(m), n_groups):.1f}), moment noise {region_noise[name, region]:.4f}\n"
-              f"{'':14s}RMSE independent spins {fit.rmse_history[0]:.4f} -> fitted {fit.rmse_history[fit.best_step]:.4f} "
-              f"(best step {fit.best_step} of {len(fit.rmse_history) - 1}; BP converged throughout: {fit.bp_converged})")
-
-for (name, region), fit in fits.items():
-    rmse, floor, independent = fit.rmse_history[fit.best_step], region_noise[name, region], fit.rmse_history[0]
-    ledger.record(f"BP Ising fit reproduces the moments: {name}, {region}", "reconstructed moments agree (Fig. 3b)",
-                  rmse, rmse <= floor if decidable(configurations[name], region) and independent > floor else None,
-                  detail=f"RMSE; sampling noise of the data moments {floor:.4f}, independent-spin model "
-                         f"{independent:.4f}")
+fit_options = ws.FitOptions(fit_lr, fit_momentum, fit_steps, fit_patience, bp_damping, bp_max_iter)
+region_models = {(name, region): ws.region_model(name, kept, region, fit_options, convergence_repeats, seed)
+                 for name, kept in configurations.items() for region in ws.fit_regions_of(name, fit_regions)}
+print("\n".join(model.summary() for model in region_models.values()))
+for model in region_models.values():
+    ledger.record(f"BP Ising fit reproduces the moments: {model.scenario}, {model.region}",
+                  "reconstructed moments agree (Fig. 3b)", model.rmse_fitted,
+                  ws.reproduces_moments(model.rmse_fitted, model.noise, model.rmse_independent, model.decidable),
+                  detail=f"RMSE; sampling noise of the data moments {model.noise:.4f}, independent-spin model "
+                         f"{model.rmse_independent:.4f}")
 
 # %%
-fig, axes = panels(len(fit_regions), width=3.2, height=3.0)
-for ax, region in zip(axes, fit_regions):
-    fit = fits["under", region]
-    model = ising.bp_moments(fit.J, fit.h, max_iter=bp_max_iter, damping=bp_damping, tol=1e-8)[:2]
-    reconstruction_scatter(ax, moments["under", region], model, "model (BP)",
-                           f"Fig. 3b, under, {region}: RMSE {ising.moment_rmse(*moments['under', region], *model):.3f}")
+under = {region: region_models["under", region] for region in fit_regions}
+bp = {region: ws.bp_reconstruction(model, fit_options) for region, model in under.items()}
+plotting.reconstruction_figure([(model.moments, bp[region][0], f"Fig. 3b, under, {region}: RMSE {bp[region][1]:.3f}")
+                                for region, model in under.items()], "model (BP)")
 plt.show()
 
 # %% [markdown]
@@ -353,78 +260,44 @@ plt.show()
 # few steps, do not capture.
 
 # %%
-mu = [binary.mean_weights(p) for p in ensembles["under"].params]
-flipped = [-mu[0], *mu[1:-1], -mu[-1]]
-print(f"under: mean-field test accuracy {binary.binary_accuracy(mu, task.x_test, task.y_test).mean():.3f}, "
-      f"after the polarity flip {binary.binary_accuracy(flipped, task.x_test, task.y_test).mean():.3f} (chance 0.1)")
-
-polarity_fits, polarity_shares, polarity_labels, mixtures, projections = {}, {}, {}, {}, {}
-for name, kept in configurations.items():
-    groups = kept.network.numpy()
-    for region in regions_of(name):
-        samples = region_samples(kept, region)
-        top, vector = modes[name, region]
-        if top <= ising.noise_edge(samples.shape[1], len(np.unique(groups))):
-            print(f"{name:8s} {region:4s} no collective mode beyond the noise edge: one model")
-            continue
-        projections[name, region] = (samples - samples.mean(0)) @ vector
-        polarity = polarity_labels[name, region] = ising.split_by_leading_mode(samples, groups, vector)
-        parts = [samples[polarity], samples[~polarity]]
-        polarity_fits[name, region] = [fitted_boltzmann(part, **fit_options) for part in parts]
-        polarity_shares[name, region] = [len(part) for part in parts]
-        bp = [ising.bp_moments(f.J, f.h, max_iter=bp_max_iter, damping=bp_damping, tol=1e-8)[:2]
-              for f in polarity_fits[name, region]]
-        shares = polarity_shares[name, region]
-        mixtures[name, region] = ising.mixture_moments(shares, *zip(*bp))
-        part_m = [part.mean(0, dtype=np.float64) for part in parts]
-        independent_mixture = ising.mixture_moments(shares, part_m, [np.outer(mk, mk) for mk in part_m])
-        m, C = moments[name, region]
-        rmse = ising.moment_rmse(m, C, *mixtures[name, region])
-        floor, single = region_noise[name, region], fits[name, region].rmse_history[0]
-        print(f"{name:8s} {region:4s} polarities {shares[0]} / {shares[1]} configurations: RMSE independent spins "
-              f"{single:.4f}, two independent polarities "
-              f"{ising.moment_rmse(m, C, *independent_mixture):.4f}, "
-              f"two BP-fitted polarities {rmse:.4f} (moment noise {floor:.4f}); per polarity, independent -> fitted: "
-              + ", ".join(f"{f.rmse_history[0]:.4f} -> {f.rmse_history[f.best_step]:.4f}" for f in polarity_fits[name, region]))
-        ledger.record(f"two-polarity mixture of BP Ising fits reproduces the moments: {name}, {region}",
-                      "reconstructed moments agree (Fig. 3b)", rmse,
-                      rmse <= floor if decidable(kept, region) and single > floor else None,
-                      detail=f"RMSE of the mixture of two BP fits, one per polarity; sampling noise {floor:.4f}, "
-                             f"single independent-spin model {single:.4f}")
+mean_field, flipped = ws.flip_accuracies(ensembles["under"], task.x_test, task.y_test)
+print(f"under: mean-field test accuracy {mean_field:.3f}, after the polarity flip {flipped:.3f} (chance 0.1)")
+mixtures = {key: ws.polarity_mixture(model, fit_options) for key, model in region_models.items()}
+for key, mixture in mixtures.items():
+    model = region_models[key]
+    print(ws.mixture_summary(model, mixture) if mixture else
+          f"{model.scenario:8s} {model.region:4s} no collective mode beyond the noise edge: one model")
+    if mixture:
+        ledger.record(f"two-polarity mixture of BP Ising fits reproduces the moments: {model.scenario}, {model.region}",
+                      "reconstructed moments agree (Fig. 3b)", mixture.rmse,
+                      ws.reproduces_moments(mixture.rmse, model.noise, model.rmse_independent, model.decidable),
+                      detail=f"RMSE of the mixture of two BP fits, one per polarity; sampling noise {model.noise:.4f}, "
+                             f"single independent-spin model {model.rmse_independent:.4f}")
+mixtures = {key: mixture for key, mixture in mixtures.items() if mixture}
 
 # %%
-if ("under", "LB") in polarity_fits:  # LB: one row (hidden unit) of W1 per pca_k entries of the mode
-    rows = modes["under", "LB"][1].reshape(hidden, pca_k)
-    rows = rows / np.linalg.norm(rows, axis=1, keepdims=True)
-    print(f"under LB mode: mean cosine between the {hidden} hidden units' rows {np.mean((rows @ rows.T)[np.triu_indices(hidden, 1)]):.3f} "
+if ("under", "LB") in mixtures:  # LB: one row (hidden unit) of W1 per pca_k entries of the mode
+    print(f"under LB mode: mean cosine between the {hidden} hidden units' rows "
+          f"{ws.mode_row_cosine(under['LB'].mode[1], hidden, pca_k):.3f} "
           "(1: the same pattern in every row; about 0 for unrelated rows)")
-if ("under", "RB") in polarity_fits:  # RB: one row (output) of W3 per hidden unit
-    rows = modes["under", "RB"][1].reshape(10, hidden)
+if ("under", "RB") in mixtures:  # RB: one row (output) of W3 per hidden unit
     print(f"under RB mode: mean |sum| / sum|.| of the entries into each output "
-          f"{np.mean(np.abs(rows.sum(1)) / np.abs(rows).sum(1)):.3f} (1: all weights into an output move together; "
-          f"about 1/√{hidden} = {hidden ** -0.5:.2f} for a random direction)")
+          f"{ws.mode_row_coherence(under['RB'].mode[1], 10, hidden):.3f} (1: all weights into an output move "
+          f"together; about 1/√{hidden} = {hidden ** -0.5:.2f} for a random direction)")
+split_regions = [region for region in fit_regions if ("under", region) in mixtures]
+print("regions of the under-parameterised ensemble split into polarities:", split_regions or "none")
 
-split_regions = [r for r in fit_regions if ("under", r) in mixtures]
+# %%
 if split_regions:
-    fig, axes = panels(1 + len(split_regions), width=3.2, height=3.0)
-    for region in split_regions:
-        axes[0].hist(projections["under", region] / np.sqrt(len(moments["under", region][0])), bins=40,
-                     histtype="step", lw=1.4, label=region)
-    axes[0].set(xlabel="projection on the leading eigenvector / √N", ylabel="configurations",
-                title="two polarities (under)")
-    axes[0].legend()
-    for ax, region in zip(axes[1:], split_regions):
-        rmse = ising.moment_rmse(*moments["under", region], *mixtures["under", region])
-        reconstruction_scatter(ax, moments["under", region], mixtures["under", region], "mixture of two BP fits",
-                               f"Fig. 3b, under, {region}: RMSE {rmse:.3f}")
+    plotting.polarity_figure(
+        {r: mixtures["under", r].projection / np.sqrt(under[r].n_spins) for r in split_regions},
+        [(under[r].moments, mixtures["under", r].moments, f"Fig. 3b, under, {r}: RMSE {mixtures['under', r].rmse:.3f}")
+         for r in split_regions])
     plt.show()
-    for region in split_regions:
-        (m, C), (m_model, C_model) = moments["under", region], mixtures["under", region]
-        miss = np.abs(C - np.outer(m, m) - C_model + np.outer(m_model, m_model))[np.triu_indices(len(m), 1)]
-        print(f"under {region}: pairs whose connected correlation the mixture misses by more than 0.2: "
-              f"{100 * np.mean(miss > 0.2):.2f}% (largest miss {miss.max():.2f})")
-else:
-    print("no region of the under-parameterised ensemble has a collective mode beyond the noise edge")
+for region in split_regions:
+    share, largest = ws.missed_pairs(under[region].moments, mixtures["under", region].moments, threshold=0.2)
+    print(f"under {region}: pairs whose connected correlation the mixture misses by more than 0.2: "
+          f"{100 * share:.2f}% (largest miss {largest:.2f})")
 
 # %% [markdown]
 # ## 7.5 The fitted parameters per region (Figs. 3a, 3d)
@@ -441,46 +314,26 @@ else:
 # for them; the table shows the step.
 
 # %%
-fig, (ax_J, ax_h) = panels(2)
 overall = ["FULL"] if "FULL" in fit_regions else fit_regions  # Fig. 3a: the FULL model, else the regions pooled
-ax_J.hist(np.concatenate([ising.pair_couplings(fits["under", r].J) for r in overall]), bins=80, histtype="step",
-          density=True, lw=1.0, color="k", label="+".join(overall) + " (3a)")
-ax_h.hist(np.concatenate([fits["under", r].h for r in overall]), bins=40, histtype="step", density=True, lw=1.0,
-          color="k", label="+".join(overall) + " (3a)")
-for region in [r for r in fit_regions if r != "FULL"]:
-    fit = fits["under", region]
-    ax_J.hist(ising.pair_couplings(fit.J), bins=80, histtype="step", density=True, lw=1.3, label=region)
-    ax_h.hist(fit.h, bins=40, histtype="step", density=True, lw=1.3, label=region)
-ax_J.set(yscale="log", xlabel="J_ij", ylabel="density", title="Fig. 3a/3d: couplings (under, BP)")
-ax_h.set(xlabel="h_i", title="fields (under, BP)")
-ax_J.legend()
+plotting.coupling_histograms(
+    ("+".join(overall) + " (3a)", np.concatenate([ising.pair_couplings(under[r].fit.J) for r in overall]),
+     np.concatenate([under[r].fit.h for r in overall])),
+    {r: (ising.pair_couplings(model.fit.J), model.fit.h) for r, model in under.items() if r != "FULL"})
 plt.show()
+bp_spread = {region: ws.coupling_spread(model.fit.J, model.fit.h) for region, model in under.items()}
+print("BP fits, under-parameterised:\n" + ws.spread_lines(bp_spread))
 
-
-def spread_table(models):
-    rows = {}
-    for region, (J, h) in models.items():
-        couplings = ising.pair_couplings(J)
-        rows[region] = (couplings.std(), np.abs(couplings).mean(), np.abs(h).mean())
-        print(f"{region:4s} std(J) {rows[region][0]:.4f}  mean|J| {rows[region][1]:.4f}  mean|h| {rows[region][2]:.3f}")
-    return rows
-
-
-print("BP fits, under-parameterised:")
-bp_spread = spread_table({r: (fits["under", r].J, fits["under", r].h) for r in fit_regions})
-correlation_level, kept = {}, configurations["under"]
-for region in fit_regions:
-    pearson = ising.correlation_coefficients(region_samples(kept, region))
-    correlation_level[region] = np.abs(pearson[np.triu_indices(len(pearson), 1)]).mean()
-n_groups = kept.network.unique().numel()
-print("mean |correlation coefficient| per region:", {r: round(v, 4) for r, v in correlation_level.items()},
-      f"(independent weights, {n_groups} networks: about {np.sqrt(2 / (np.pi * n_groups)):.4f})")
+# %%
+correlation_level = {region: ws.mean_abs_correlation(model.samples) for region, model in under.items()}
+groups = ws.n_groups(configurations["under"])
+print("mean |correlation coefficient| per region:", {r: round(float(v), 4) for r, v in correlation_level.items()},
+      f"(independent weights, {groups} networks: about {ws.independent_correlation_level(groups):.4f})")
 boundaries = [r for r in ("LB", "RB") if r in fit_regions]
-if "ITR" in fit_regions and boundaries:
-    all_decided = all(decidable(kept, r) for r in ["ITR", *boundaries])
+comparable = "ITR" in fit_regions and bool(boundaries)
+if comparable:
     ledger.record("ITR weights are the least correlated (data, under)", "ITR is the weakly coupled, liquid-like part",
-                  correlation_level["ITR"], correlation_level["ITR"] < min(correlation_level[r] for r in boundaries)
-                  if all_decided else None,
+                  correlation_level["ITR"], ws.least_of_regions(
+                      correlation_level, "ITR", boundaries, all(under[r].decidable for r in ["ITR", *boundaries])),
                   detail="mean |correlation coefficient| of ITR weights; "
                          + ", ".join(f"{r} {correlation_level[r]:.4f}" for r in boundaries))
 
@@ -499,40 +352,19 @@ if "ITR" in fit_regions and boundaries:
 # approximation: the RMSE between their moments and the data's is printed (it includes the Monte Carlo noise).
 
 # %%
-def monte_carlo(J, h):
-    return ising.metropolis_samples(J, h, mc_samples, n_chains=mc_chains, burn_in=mc_burn_in, thin=mc_thin,
-                                    seed=seed, progress=False)
-
-
-mc = {}
-for region in fit_regions:
-    mc["BP", region] = monte_carlo(fits["under", region].J, fits["under", region].h)
-    if ("under", region) in polarity_fits:
-        mc["mixture", region] = [monte_carlo(fit.J, fit.h) for fit in polarity_fits["under", region]]
-fig, axes = panels(len(fit_regions), width=3.2, height=2.8)
-kept = configurations["under"]
-subset = np.linspace(0, len(kept.accuracy) - 1, min(subset_samples, len(kept.accuracy))).astype(int)
-for ax, region in zip(axes, fit_regions):
-    samples, accuracy = region_samples(kept, region)[subset], kept.accuracy.numpy()[subset]
-    if ("under", region) in polarity_fits:  # each configuration under the model of its own polarity
-        sides = zip(polarity_fits["under", region], mc["mixture", region], (True, False), ("polarity 1", "polarity 2"))
-        title = f"Fig. 3c, under, {region} (per polarity)"
-    else:
-        sides = [(fits["under", region], mc["BP", region], None, "")]
-        title = f"Fig. 3c, under, {region}"
-    for fit, model_samples, side, label in sides:
-        rows = slice(None) if side is None else polarity_labels["under", region][subset] == side
-        energies = ising.energy_density(samples[rows], fit.J, fit.h)
-        points = ax.scatter(energies, accuracy[rows], s=2, alpha=0.3)
-        typical = ising.energy_density(model_samples, fit.J, fit.h).mean()
-        ax.axvline(typical, color=points.get_facecolor()[0][:3], lw=1,
-                   label=f"{label} typical {typical:.2f}, data {energies.mean():.2f}".strip())
-    ax.set(xlabel="energy density E/N", ylabel="test accuracy", title=title)
-    ax.legend(loc="lower left")
+monte_carlo = ws.MonteCarlo(mc_samples, mc_chains, mc_burn_in, mc_thin, seed)
+mc = {("BP", r): [monte_carlo(model.fit.J, model.fit.h)] for r, model in under.items()}
+mc.update({("mixture", r): [monte_carlo(fit.J, fit.h) for fit in mixtures["under", r].fits] for r in split_regions})
+subset = ws.even_subset(len(configurations["under"].accuracy), subset_samples)
+accuracy = configurations["under"].accuracy.numpy()
+sides = {r: ws.energy_accuracy(model, mixtures.get(("under", r)), mc["mixture" if r in split_regions else "BP", r],
+                               accuracy, subset) for r, model in under.items()}
+plotting.energy_accuracy_figure(
+    sides, {r: f"Fig. 3c, under, {r}" + " (per polarity)" * (r in split_regions) for r in fit_regions})
 plt.show()
-for region in fit_regions:
-    print(f"{region:4s} RMSE(data moments, Monte Carlo moments of the BP model) "
-          f"{ising.moment_rmse(*moments['under', region], *ising.sample_moments(mc['BP', region])):.4f}")
+print("\n".join(f"{r:4s} RMSE(data moments, Monte Carlo moments of the BP model) "
+                f"{ising.moment_rmse(*model.moments, *ws.monte_carlo_moments(mc['BP', r], None)):.4f}"
+                for r, model in under.items()))
 
 # %% [markdown]
 # ## 7.7 The pseudolikelihood model (Fig. 4, appendix E)
@@ -546,41 +378,32 @@ for region in fit_regions:
 # noise of a few hundred networks, and noise couplings have a similar spread in every region.
 
 # %%
-pl_fits = {}
-for name in pl_scenarios:
-    kept = configurations[name]
-    rows = np.linspace(0, len(kept.accuracy) - 1, min(pl_samples, len(kept.accuracy))).astype(int)
-    for region in regions_of(name):
-        pl_fits[name, region] = fitted_pseudolikelihood(region_samples(kept, region)[rows], l1=pl_l1,
-                                                        max_iter=pl_max_iter)
-pl_regions = [r for r in fit_regions if ("under", r) in pl_fits]
-fig, axes = panels(3, width=3.2, height=2.8)
-for region in pl_regions:
-    J, h = pl_fits["under", region]
-    couplings = ising.pair_couplings(J)
-    axes[0].hist(couplings, bins=80, histtype="step", density=True, lw=1.3, label=region)
-    axes[1].hist(h, bins=40, histtype="step", density=True, lw=1.3, label=region)
-    axes[2].scatter(ising.pair_couplings(fits["under", region].J), couplings, s=2, alpha=0.3, label=region)
-axes[0].set(yscale="log", xlabel="J_ij", ylabel="density", title="Fig. 4: couplings (under, PL)")
-axes[1].set(xlabel="h_i", title="fields (under, PL)")
-axes[2].set(xlabel="J_ij from BP", ylabel="J_ij from PL", title="the two models")
-axes[0].legend()
+pl_fits = {(name, region): model for name in pl_scenarios for region, model in ws.pseudolikelihood_models(
+    configurations[name], ws.fit_regions_of(name, fit_regions), pl_samples, pl_l1, pl_max_iter).items()}
+pl_regions = [region for region in fit_regions if ("under", region) in pl_fits]
+plotting.pseudolikelihood_figure({r: (ising.pair_couplings(pl_fits["under", r][0]), pl_fits["under", r][1])
+                                  for r in pl_regions}, {r: ising.pair_couplings(under[r].fit.J) for r in pl_regions})
 plt.show()
+
+# %%
 for name in pl_scenarios:
-    print(f"pseudolikelihood fits, {name}:")
-    spread = spread_table({r: pl_fits[name, r] for r in regions_of(name)})
+    spread = {r: ws.coupling_spread(*pl_fits[name, r]) for r in ws.fit_regions_of(name, fit_regions)}
+    print(f"pseudolikelihood fits, {name}:\n" + ws.spread_lines(spread))
     if name == "under" and "ITR" in spread and boundaries:
         print("fraction of exactly zero couplings:",
-              {r: round(float(np.mean(ising.pair_couplings(pl_fits[name, r][0]) == 0)), 3) for r in regions_of(name)})
+              {r: round(ws.zero_coupling_fraction(pl_fits[name, r][0]), 3) for r in ws.fit_regions_of(name, fit_regions)})
         ledger.record("ITR couplings concentrated nearest zero (PL, under)", "ITR couplings most concentrated (Figs. 3d, 4)",
-                      spread["ITR"][0], spread["ITR"][0] < min(spread[r][0] for r in boundaries)
-                      if all(decidable(configurations[name], r) for r in ["ITR", *boundaries]) else None,
+                      spread["ITR"][0], ws.least_of_regions(
+                          {r: s[0] for r, s in spread.items()}, "ITR", boundaries,
+                          all(ws.decidable(configurations[name], r) for r in ["ITR", *boundaries])),
                       detail="std of ITR couplings; " + ", ".join(f"{r} {spread[r][0]:.4f}" for r in boundaries))
-if "ITR" in bp_spread and boundaries:
+
+# %%
+if comparable:
     ledger.record("ITR couplings concentrated nearest zero (BP, under)", "ITR couplings most concentrated (Fig. 3d)",
-                  bp_spread["ITR"][0], bp_spread["ITR"][0] < min(bp_spread[r][0] for r in boundaries)
-                  if all(decidable(configurations["under"], r) and fits["under", r].best_step >= fit_patience
-                         for r in ["ITR", *boundaries]) else None,
+                  bp_spread["ITR"][0], ws.least_of_regions(
+                      {r: s[0] for r, s in bp_spread.items()}, "ITR", boundaries,
+                      all(under[r].decidable and under[r].fit.best_step >= fit_patience for r in ["ITR", *boundaries])),
                   detail="std of ITR couplings; " + ", ".join(f"{r} {bp_spread[r][0]:.4f}" for r in boundaries)
                          + "; inconclusive when a fit stopped within its first patience window")
 
@@ -604,75 +427,31 @@ if "ITR" in bp_spread and boundaries:
 # then decided by noise, and the fraction on the non-trivial triplets is the telling number.
 
 # %%
-def three_point_of(samples, triplets):
-    return (ising.three_point_correlations(samples, triplets),
-            ising.three_point_errors(samples, triplets, n_batches=error_batches))
-
-
-def model_three_point(model, region, triplets):
-    """Three-point moments of a model's Monte Carlo samples and their batch-means errors.  The polarity
-    mixture weights its two components by their shares and adds their errors in quadrature."""
-    if model != "mixture":
-        if (model, region) not in mc:  # the PL model; the BP model's samples come from 7.6
-            mc[model, region] = monte_carlo(*pl_fits["under", region])
-            print(f"{region:4s} RMSE(data moments, Monte Carlo moments of the {model} model) "
-                  f"{ising.moment_rmse(*moments['under', region], *ising.sample_moments(mc[model, region])):.4f}")
-        return three_point_of(mc[model, region], triplets)
-    shares = np.array(polarity_shares["under", region]) / sum(polarity_shares["under", region])
-    samples = mc["mixture", region]
-    mixed = ising.mixture_moments(shares, *zip(*map(ising.sample_moments, samples)))
-    print(f"{region:4s} RMSE(data moments, Monte Carlo moments of the two-polarity mixture) "
-          f"{ising.moment_rmse(*moments['under', region], *mixed):.4f}")
-    parts = [three_point_of(part, triplets) for part in samples]
-    return (sum(w * value for w, (value, _) in zip(shares, parts)),
-            np.sqrt(sum((w * error) ** 2 for w, (_, error) in zip(shares, parts))))
-
-
-fig, axes = panels(len(fit_regions), width=3.2, height=3.0)
-three_point = {}
-kept = configurations["under"]
-for ax, region in zip(axes, fit_regions):
-    data = region_samples(kept, region)[subset]
-    triplets = ising.random_triplets(data.shape[1], n_triplets, seed)
-    observed = ising.three_point_correlations(data, triplets)
-    observed_error = ising.three_point_errors(data, triplets, n_batches=error_batches)
-    m = data.mean(0, dtype=np.float64)
-    independent = m[triplets[:, 0]] * m[triplets[:, 1]] * m[triplets[:, 2]]
-    three_point["independent", region] = ising.fraction_predicted(observed, independent, observed_error, 0.0,
-                                                                  criterion_k)
-    nontrivial = np.abs(observed - independent) > criterion_k * observed_error
-    three_point["non-trivial triplets", region] = float(np.mean(nontrivial))
-    models = ["BP"] + ["PL"] * (("under", region) in pl_fits) + ["mixture"] * (("under", region) in polarity_fits)
-    for model in models:
-        predicted, predicted_error = model_three_point(model, region, triplets)
-        three_point[model, region] = ising.fraction_predicted(observed, predicted, observed_error, predicted_error,
-                                                              criterion_k)
-        three_point[model + " on non-trivial", region] = ising.fraction_predicted(
-            observed[nontrivial], predicted[nontrivial], observed_error[nontrivial], predicted_error[nontrivial],
-            criterion_k) if nontrivial.any() else np.nan
-        ax.scatter(observed, predicted, s=2, alpha=0.3,
-                   label=f"{model}: {100 * three_point[model, region]:.0f}% predicted")
-    lim = [observed.min(), observed.max()]
-    ax.plot(lim, lim, "k--", lw=0.8)
-    ax.set(xlabel="<s_i s_j s_k> data", ylabel="<s_i s_j s_k> model (MC)", title=f"Fig. 12, under, {region}")
-    ax.legend(loc="upper left", markerscale=4)
+mc.update({("PL", r): [monte_carlo(*pl_fits["under", r])] for r in pl_regions})
+weights = {r: mixtures["under", r].weights() for r in split_regions}
+for model, label in (("PL", "PL model"), ("mixture", "two-polarity mixture")):
+    print("\n".join(f"{r:4s} RMSE(data moments, Monte Carlo moments of the {label}) "
+                    f"{ising.moment_rmse(*under[r].moments, *ws.monte_carlo_moments(mc[model, r], weights.get(r))):.4f}"
+                    for r in fit_regions if (model, r) in mc))
+tests = {r: ws.three_point_test(model.samples[subset], {m: mc[m, r] for m in ("BP", "PL", "mixture") if (m, r) in mc},
+                                {"mixture": weights.get(r)}, n_triplets, criterion_k, error_batches, seed)
+         for r, model in under.items()}
+plotting.three_point_figure(tests)
 plt.show()
-for region in fit_regions:
-    print(f"{region:4s} fraction predicted: " + ", ".join(
-        f"{model} {three_point[model, region]:.3f}" for model in
-        ("BP", "PL", "mixture", "independent", "non-trivial triplets", "BP on non-trivial", "PL on non-trivial",
-         "mixture on non-trivial") if (model, region) in three_point))
+
+# %%
+print("\n".join(test.summary(region) for region, test in tests.items()))
+for region, test in tests.items():
     for model, label in (("BP", "the BP Ising model"), ("mixture", "the two-polarity mixture")):
-        if (model, region) not in three_point:
-            continue
-        fraction, baseline = three_point[model, region], three_point["independent", region]
-        ledger.record(f"three-weight correlations predicted by {label}: {region}",
-                      "a significant fraction (App. B, Fig. 12)", fraction,
-                      fraction >= 0.5 and fraction >= baseline if decidable(kept, region) else None,
-                      detail=f"within {criterion_k:g} combined standard errors; independent-spin model {baseline:.3f}; "
-                             f"on the {100 * three_point['non-trivial triplets', region]:.0f}% of triplets the "
-                             f"independent model misses: {three_point[model + ' on non-trivial', region]:.3f}; agrees if "
-                             "at least half and no fewer than the independent model")
+        if model in test.fractions:
+            fraction, baseline = test.fractions[model], test.fractions["independent"]
+            ledger.record(f"three-weight correlations predicted by {label}: {region}",
+                          "a significant fraction (App. B, Fig. 12)", fraction,
+                          ws.predicts_three_point(fraction, baseline, under[region].decidable),
+                          detail=f"within {criterion_k:g} combined standard errors; independent-spin model {baseline:.3f}; "
+                                 f"on the {100 * test.nontrivial_share:.0f}% of triplets the independent model misses: "
+                                 f"{test.nontrivial_fractions[model]:.3f}; agrees if at least half and no fewer than "
+                                 "the independent model")
 
 # %% [markdown]
 # ## 7.9 Deep versus shallow (appendix G)
@@ -685,40 +464,19 @@ for region in fit_regions:
 # the deep network is better everywhere (by more than 2 standard errors of the difference).
 
 # %%
-def binary_accuracy_of(widths, n, n_epochs, networks, weights="binary", lr_=None, batch_size=200, x=None, y=None):
-    spec = EnsembleSpec(tuple(widths), networks, n_epochs, lr=lr_, batch_size=batch_size, weights=weights, seed=seed)
-    trained = trained_ensemble(spec, task.x_train[:n], task.y_train[:n], task.x_test, task.y_test)
-    x, y = (task.x_test, task.y_test) if x is None else (x, y)
-    return binary.network_accuracy(trained, x, y, 20, seed).double().cpu().numpy()
-
-
 depth_n = len(task.y_train) if depth_n_train is None else min(depth_n_train, len(task.y_train))
-shallow_accuracy = binary_accuracy_of(SHALLOW, depth_n, depth_epochs, depth_networks, lr_=lr)
-deep_accuracy = np.array([binary_accuracy_of((pca_k, w, w, 10), depth_n, depth_epochs, depth_networks, lr_=lr)
-                          for w in depth_widths])
-fig, (ax,) = panels(1, width=4.5)
-ax.errorbar(depth_widths, deep_accuracy.mean(1), deep_accuracy.std(1), fmt="o-", capsize=3, label="deep 20-n-n-10")
-ax.axhline(shallow_accuracy.mean(), color="k", label="shallow 20-10")
-ax.axhspan(shallow_accuracy.mean() - shallow_accuracy.std(), shallow_accuracy.mean() + shallow_accuracy.std(),
-           color="k", alpha=0.15)
-ax.set(xlabel="hidden width n", ylabel="test accuracy (binary draws)", title="App. G / Fig. 18: deep vs shallow")
-ax.legend()
+depth = gen.deep_against_shallow(task, pca_k, depth_widths, depth_n, depth_epochs, depth_networks, lr, seed)
+plotting.depth_figure(depth)
 plt.show()
-for w, acc in zip(depth_widths, deep_accuracy):
-    print(f"width {w:3d}: {acc.mean():.4f} ± {acc.std():.4f}   (shallow {shallow_accuracy.mean():.4f} ± {shallow_accuracy.std():.4f})")
-
-gaps = deep_accuracy.mean(1) - shallow_accuracy.mean()
-gap_errors = np.hypot(deep_accuracy.std(1, ddof=1), shallow_accuracy.std(ddof=1)) / np.sqrt(depth_networks)
-better = gaps > 2 * gap_errors
-crossing = next((w for i, w in enumerate(depth_widths) if better[i:].all()), None)
-print(f"deep minus shallow: {np.round(gaps, 4).tolist()} (standard errors {np.round(gap_errors, 4).tolist()}); "
-      f"deep is better at every width from {crossing} on" if crossing else "no width from which deep is always better")
-gap, gap_error = gaps[-1], gap_errors[-1]
+for w, acc in zip(depth_widths, depth.deep):
+    print(f"width {w:3d}: {acc.mean():.4f} ± {acc.std():.4f}   "
+          f"(shallow {depth.shallow.mean():.4f} ± {depth.shallow.std():.4f})")
+print(depth.summary())
 ledger.record(f"deep beats shallow (widest net, width {depth_widths[-1]})",
               "beyond a hidden width of about 10, deep nets beat the shallow net (App. G)",
-              gap, (gap > 0 if abs(gap) > 2 * gap_error else None) if depth_networks >= 8 else None,
-              detail=f"accuracy difference, standard error {gap_error:.4f}; deep better from width {crossing} on; "
-                     "decided when beyond 2 standard errors with at least 8 networks per architecture")
+              depth.gaps[-1], gen.deep_beats_shallow(depth),
+              detail=f"accuracy difference, standard error {depth.gap_errors[-1]:.4f}; deep better from width "
+                     f"{depth.crossing} on; decided when beyond 2 standard errors with at least 8 networks per architecture")
 
 # %% [markdown]
 # ## 7.10 Double descent? Binary versus real weights (appendix F)
@@ -734,42 +492,25 @@ ledger.record(f"deep beats shallow (widest net, width {depth_widths[-1]})",
 # sides, a peak followed by a second descent — a rise at the largest widths alone is ordinary overfitting.
 
 # %%
-dd_weights = [binary.n_weights((pca_k, w, w, 10)) for w in dd_widths]
-train_x, train_y = task.x_train[:dd_n_train], task.y_train[:dd_n_train]
-errors = {}
-for kind, kind_lr in (("binary", lr), ("real", dd_lr_real)):
-    for split, (x, y) in (("train", (train_x, train_y)), ("test", (task.x_test, task.y_test))):
-        errors[kind, split] = np.array([1 - binary_accuracy_of((pca_k, w, w, 10), dd_n_train, dd_epochs, dd_networks,
-                                                               kind, kind_lr, dd_batch_size, x, y) for w in dd_widths])
-fig, (ax,) = panels(1, width=5)
-for kind, colour in (("binary", "tab:blue"), ("real", "tab:red")):
-    for split, style in (("test", "o-"), ("train", "s--")):
-        e = errors[kind, split]
-        ax.errorbar(dd_weights, e.mean(1), e.std(1), fmt=style, color=colour, capsize=2, label=f"{kind}, {split}")
-ax.axvline(dd_n_train, color="k", lw=0.6, label="weights = training examples")
-ax.set(xscale="log", xlabel="number of weights", ylabel="error", title=f"App. F / Fig. 17 ({dd_n_train} examples)")
-ax.legend()
+errors = gen.error_curves(task, pca_k, dd_widths, dd_n_train, dd_epochs, dd_networks, dd_batch_size,
+                          {"binary": lr, "real": dd_lr_real}, seed)
+plotting.double_descent_figure([n_weights(gen.deep_widths(pca_k, w)) for w in dd_widths], errors, dd_n_train)
 plt.show()
-interpolates = errors["real", "train"].mean(1) == 0
-binary_test = errors["binary", "test"].mean(1)
-binary_test_error = errors["binary", "test"].std(1, ddof=1) / np.sqrt(dd_networks)
-# a peak: some width whose test error exceeds the best error at a smaller width by more than 2 standard errors
-rise = max((binary_test[i] - binary_test[:i].min()) / max(binary_test_error[i], 1e-12) for i in range(1, len(dd_widths)))
-print(f"real-valued nets reach zero training error at widths {np.array(dd_widths)[interpolates].tolist()}; "
+dd = gen.double_descent(dd_widths, errors)
+print(f"real-valued nets reach zero training error at widths {dd.interpolating_widths}; "
       f"real test error {np.round(errors['real', 'test'].mean(1), 3).tolist()}")
-print(f"binary test error {np.round(binary_test, 3).tolist()}; largest rise over an earlier minimum: {rise:.2f} standard errors")
-real_test = errors["real", "test"].mean(1)
-real_test_error = errors["real", "test"].std(1, ddof=1) / np.sqrt(dd_networks)
-# a double-descent peak: a width whose test error exceeds both the best smaller and the best larger width
-real_peak = max((real_test[i] - max(real_test[:i].min(), real_test[i + 1:].min())) / max(real_test_error[i], 1e-12)
-                for i in range(1, len(dd_widths) - 1)) if len(dd_widths) >= 3 else np.nan
-print(f"real-valued test error: highest peak above the best errors on both sides {real_peak:.2f} standard errors")
+print(f"binary test error {np.round(errors['binary', 'test'].mean(1), 3).tolist()}; "
+      f"largest rise over an earlier minimum: {dd.rise:.2f} standard errors")
+print(f"real-valued test error: highest peak above the best errors on both sides {dd.peak:.2f} standard errors")
+
+# %%
 ledger.record("no double descent for binary weights", "binary test error keeps decreasing with complexity (App. F)",
-              rise, rise <= 2 if interpolates.any() else None,
+              dd.rise, gen.no_double_descent(dd.rise, dd.interpolates),
               detail="largest rise of the binary test error over an earlier minimum, in standard errors; decided "
                      "only if real-valued nets interpolate at some width")
-ledger.record("double descent for real-valued weights", "a test-error peak at the interpolation threshold (App. F, Fig. 17a,b)",
-              real_peak, real_peak > 2 if interpolates.any() and np.isfinite(real_peak) else None,
+ledger.record("double descent for real-valued weights",
+              "a test-error peak at the interpolation threshold (App. F, Fig. 17a,b)",
+              dd.peak, gen.has_double_descent(dd.peak, dd.interpolates),
               detail="highest peak of the real-valued test error above the best errors at smaller and at larger "
                      "widths, in standard errors; decided only if real-valued nets interpolate at some width")
 

@@ -129,3 +129,32 @@ def test_chapter_three_figures_draw_the_circuit_and_the_loop():
     assert [list(line.get_ydata()) for line in assembly.lines[:2]] == [[0.1, 0.4], [0.5, 0.6]]
     plt.close(fig)
 
+
+def test_chapter_seven_figures_draw_the_numbers_they_are_given():
+    from adaptsym import generalisation, plotting, weight_space
+
+    deep, shallow = np.array([[0.5, 0.7], [0.8, 0.9]]), np.array([0.6, 0.6])
+    fig = plotting.depth_figure(generalisation.depth_comparison([2, 30], deep, shallow))
+    np.testing.assert_allclose(fig.axes[0].lines[0].get_ydata(), deep.mean(1), rtol=0)
+    assert list(fig.axes[0].lines[-1].get_ydata()) == [0.6, 0.6]  # the shallow net's line
+    plt.close(fig)
+
+    errors = {(kind, split): np.full((2, 3), value) for kind, value in (("binary", 0.3), ("real", 0.1))
+              for split in ("train", "test")}
+    fig = plotting.double_descent_figure([10, 100], errors, 50)
+    assert len(fig.axes[0].containers) == 4 and list(fig.axes[0].lines[-1].get_xdata()) == [50, 50]
+    plt.close(fig)
+
+    test = weight_space.ThreePointTest(np.array([0.1, 0.2]), {"BP": np.array([0.1, 0.25])}, {"BP": 0.5}, {}, 0.5)
+    fig = plotting.three_point_figure({"LB": test})
+    offsets = fig.axes[0].collections[0].get_offsets()
+    np.testing.assert_array_equal(offsets, [[0.1, 0.1], [0.2, 0.25]])
+    assert fig.axes[0].get_legend().get_texts()[0].get_text() == "BP: 50% predicted"
+    plt.close(fig)
+
+    side = weight_space.EnergySide("polarity 1", np.array([-1.0, -2.0]), np.array([0.8, 0.9]), -1.25)
+    fig = plotting.energy_accuracy_figure({"RB": [side]}, {"RB": "Fig. 3c, under, RB"})
+    np.testing.assert_array_equal(fig.axes[0].collections[0].get_offsets(), [[-1.0, 0.8], [-2.0, 0.9]])
+    assert list(fig.axes[0].lines[0].get_xdata()) == [-1.25, -1.25]
+    assert fig.axes[0].get_title() == "Fig. 3c, under, RB"
+    plt.close(fig)
