@@ -199,23 +199,25 @@ def weight_symmetry_claims(table: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [
         dict(name="training skews the weight laws (Fig. 3a)",
              paper="'the weight distributions gradually skew as training progresses' (§II.4.2)",
-             measured=skewed, agrees=skewed > 0,
+             measured=skewed, agrees=skewed > 0, kind="paper",
+             criterion="at least one layer's change w_T - w_0 is detectably asymmetric",
              detail=f"of {len(end)} layers, those whose change w_T - w_0 at epoch {last} is detectably asymmetric "
                     f"(KS beyond its null level by > 3 SE); initial weights so asymmetric: {at_start}"),
         dict(name="...but only slightly: weight laws stay nearly symmetric (Fig. 3a)",
              paper="'only slightly skews'; 'still approximately symmetric' (§II.4.2, Fig. 3a)",
-             measured=excess_ks(worst["w"]), agrees=excess_ks(worst["w"]) <= SLIGHT_KS,
+             measured=excess_ks(worst["w"]), agrees=excess_ks(worst["w"]) <= SLIGHT_KS, kind="paper",
+             criterion=f"largest excess KS <= {SLIGHT_KS}",
              detail=f"largest KS(w, -w) beyond its symmetric-null level over layers at epoch {last} "
-                    f"(layer {worst['layer']}); criterion <= {SLIGHT_KS}"),
+                    f"(layer {worst['layer']})"),
         dict(name="the change w_T - w_0 is nearly symmetric too",
              paper="not in the paper (ours): training moves weights both ways",
              measured=excess_ks(worst_change["change"]), agrees=excess_ks(worst_change["change"]) <= SLIGHT_KS,
-             detail=f"largest KS of w_T - w_0 beyond its null level over layers (layer {worst_change['layer']}); "
-                    f"criterion <= {SLIGHT_KS}"),
+             kind="ours", criterion=f"largest excess KS <= {SLIGHT_KS}",
+             detail=f"largest KS of w_T - w_0 beyond its null level over layers (layer {worst_change['layer']})"),
         dict(name="most weights keep their initial sign",
              paper="'the weight symmetry still holds for the majority of the weights' (§II.4.2)",
-             measured=changed, agrees=changed < 0.5,
-             detail=f"largest share of weights per layer whose sign changed by epoch {last}; criterion < 0.5"),
+             measured=changed, agrees=changed < 0.5, kind="paper", criterion="largest share < 0.5",
+             detail=f"largest share of weights per layer whose sign changed by epoch {last}"),
     ]
 
 ORDER_NAMES = {0: "basis circuits (eq. 11)", 1: "first-order perturbations (eq. 16)",
@@ -247,9 +249,10 @@ def sampled_circuit_claims(sampled: SampledCircuits) -> list[dict[str, Any]]:
         claims.append(dict(
             name=f"{ORDER_NAMES[order]} are symmetric at initialisation (eq. 14, Fig. 3b)",
             paper="'the law of basis circuits are symmetric' (§II.4.2, Fig. 3b)", measured=p_min,
-            agrees=p_min >= level,
+            agrees=p_min >= level, kind="paper",
+            criterion=f"smallest p >= {level:.2g} (0.01 Bonferroni over {tests} tests)",
             detail=f"smallest sign-flip p-value over {len(stats)} seeds x {len(sampled.values[order][0]):,}+ open "
-                   f"samples; symmetry kept if >= {level:.2g} (0.01 Bonferroni over {tests} tests)"))
+                   "samples"))
     return claims
 
 
@@ -270,9 +273,10 @@ def gate_correlation_claims(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         claims.append(dict(
             name=f"gates are weakly correlated at epoch {epoch}",
             paper="assumed: 'the weak correlation among gates' (Fig. 3 caption, §II.4.2)",
-            measured=worst["mean_abs"], agrees=worst["mean_abs"] <= WEAK_CORRELATION,
+            measured=worst["mean_abs"], agrees=worst["mean_abs"] <= WEAK_CORRELATION, kind="paper",
+            criterion=f"largest mean |r| <= {WEAK_CORRELATION} (our reading of 'weak')",
             detail=f"largest mean |r| over {len(at)} layers (layer {worst['layer']}; shuffled baseline "
-                   f"{worst['mean_abs_shuffled']:.4f}); criterion <= {WEAK_CORRELATION}"))
+                   f"{worst['mean_abs_shuffled']:.4f})"))
     return claims
 
 
@@ -290,9 +294,10 @@ def assembly_claims(grid, mu: float) -> list[dict[str, Any]]:
         claims.append(dict(
             name="assemblies of a symmetric weight law have zero mean (eq. 20)",
             paper="E[sum delta^k Psi] <= O((c^2/2)^L + ...): the mean is small against the spread (§II.6.4)",
-            measured=float(np.nanmax(values)), agrees=bool(z <= 4),
+            measured=float(np.nanmax(values)), agrees=bool(z <= 4), kind="paper",
+            criterion="every cell within 4 SE of the noise floor of a zero mean",
             detail=f"largest normalised mean over orders, depths, widths; noise floor of a zero mean "
-                   f"{grid.noise_floor:.4f}; criterion: every cell within 4 SE of the floor (largest: {z:.1f} SE)"))
+                   f"{grid.noise_floor:.4f} (largest: {z:.1f} SE above it)"))
     depths = np.asarray(grid.depths)
     for name, decays in (("broken", True), ("shifted", False)):
         if name not in law:
@@ -306,8 +311,8 @@ def assembly_claims(grid, mu: float) -> list[dict[str, Any]]:
             paper=("eq. 20: (c^2/2)^L + c^L / sqrt(n)^(L mu) (§II.6.4)" if decays
                    else "not in the paper (ours): the decay needs the symmetry"),
             measured=rate, agrees=(rate < 1 if decays else rate >= 0.9) if resolved else None,
-            detail=f"fitted r of a r^L for T(x), width {grid.widths[-1]}, depths {grid.depths[0]}-{grid.depths[-1]}; "
-                   + ("criterion r < 1" if decays else "criterion r >= 0.9")
+            kind="paper" if decays else "ours", criterion="r < 1" if decays else "r >= 0.9",
+            detail=f"fitted r of a r^L for T(x), width {grid.widths[-1]}, depths {grid.depths[0]}-{grid.depths[-1]}"
                    + ("" if resolved else "; inconclusive: already at the noise floor at the smallest depth")))
     if "broken" in law and len(grid.widths) > 1:
         values = grid.value[law["broken"], 0, -1]
@@ -316,9 +321,9 @@ def assembly_claims(grid, mu: float) -> list[dict[str, Any]]:
         claims.append(dict(
             name="the broken law's normalised mean of T(x) falls with width as eq. 20's width term",
             paper=f"c^L / sqrt(n)^(L mu): n^({predicted:g}) at L = {grid.depths[-1]} (eq. 20, §II.6.4)",
-            measured=exponent, agrees=abs(exponent - predicted) <= 0.5,
-            detail=f"fitted exponent of n at L = {grid.depths[-1]}, widths {list(grid.widths)}; criterion within 0.5 "
-                   f"of {predicted:g}"))
+            measured=exponent, agrees=abs(exponent - predicted) <= 0.5, kind="paper",
+            criterion=f"within 0.5 of {predicted:g}",
+            detail=f"fitted exponent of n at L = {grid.depths[-1]}, widths {list(grid.widths)}"))
     return claims
 
 

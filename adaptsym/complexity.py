@@ -310,7 +310,9 @@ def complexity_claims(grid: ComplexityGrid, cells: Sequence[BoundaryCell]) -> li
         name="gradient descent reaches zero risk when the network is large enough for the data (§III)",
         paper="complexity matching: zero risk 'when the potential complexity of a system is larger than the "
               "complexity of a dataset' (§III)",
-        measured=int(phase.sum()), agrees=(corners and violations == 0) if settled else None,
+        measured=int(phase.sum()), agrees=(corners and violations == 0) if settled else None, kind="paper",
+        criterion="the widest network on the fewest examples reaches zero risk, the narrowest on the most does not, "
+                  "and no neighbouring pair contradicts 'larger networks or fewer data help'",
         detail=f"cells of {phase.size} at zero risk; the widest network on the fewest examples "
                f"{'reaches' if phase[-1, 0] else 'misses'} zero risk, the narrowest on the most "
                f"{'reaches' if phase[0, -1] else 'misses'} it; {violations} neighbouring pairs contradict 'larger "
@@ -323,9 +325,11 @@ def complexity_claims(grid: ComplexityGrid, cells: Sequence[BoundaryCell]) -> li
 def _frustration_claims(grid: ComplexityGrid, frustrated: BoundaryCell | None) -> list[dict]:
     """Li §III's two statements on the frustration phase, measured on the cell ``frustrated`` (None: inconclusive)."""
     order = dict(name="in the frustration phase the order parameter is zero (§III)",
-                 paper="'in the frustration phase, the order parameter is zero' (§III)")
+                 paper="'in the frustration phase, the order parameter is zero' (§III)", kind="paper",
+                 criterion="η||∇R||²/risk <= 0.01, a tenth of Li's ratio in the plasticity phase (Fig. 4b)")
     curvature = dict(name="in the frustration phase the Hessian is likely positive semidefinite (§III)",
-                     paper="'the Hessian is likely positive semidefinite' (§III)")
+                     paper="'the Hessian is likely positive semidefinite' (§III)", kind="paper",
+                     criterion="Σλ² below 0 over Σλ² above 0 <= 0.1")
     if frustrated is None:
         none = dict(measured=None, agrees=None, detail="no frustrated cell on this grid (inconclusive)")
         return [dict(order, **none), dict(curvature, **none)]
@@ -337,13 +341,12 @@ def _frustration_claims(grid: ComplexityGrid, frustrated: BoundaryCell | None) -
     stuck = (~grid.phase()) & (grid.final_order_parameter == 0)
     return [
         dict(order, measured=ratio, agrees=None if falling else ratio <= 0.01,
-             detail=f"η||∇R||² over the risk at the last epoch of the frustrated cell beside the boundary ({cell}); "
-                    "criterion <= 0.01, a tenth of Li's ratio in the plasticity phase (Fig. 4b)"
+             detail=f"η||∇R||² over the risk at the last epoch of the frustrated cell beside the boundary ({cell})"
                     + ("; its risk is still falling (inconclusive)" if falling else "")
                     + f". Elsewhere {int(stuck.sum())} of {int((~grid.phase()).sum())} frustrated cells have an order "
                       f"parameter of exactly 0 (widths {sorted({grid.widths[i] for i, _ in np.argwhere(stuck)})}; "
                       "see stationary_frustrated_cells)"),
         dict(curvature, measured=energy, agrees=energy <= 0.1,
              detail=f"Σλ² below 0 over Σλ² above 0 of the final Hessian of the frustrated cell ({cell}); 0 when "
-                    "H = 0; criterion <= 0.1.  By structure tr H = 0 here, so a non-zero H cannot be semidefinite"),
+                    "H = 0.  By structure tr H = 0 here, so a non-zero H cannot be semidefinite"),
     ]

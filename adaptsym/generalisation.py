@@ -66,6 +66,9 @@ def deep_against_shallow(task, pca_k: int, widths, n_train: int, epochs: int, n_
     return depth_comparison(widths, deep, shallow)
 
 
+DEPTH_CRITERION = "the gap at the widest net beyond 2 standard errors, with at least 8 networks per architecture"
+
+
 def deep_beats_shallow(comparison: DepthComparison, min_networks: int = 8) -> bool | None:
     """Verdict at the widest network: decided when the gap is beyond 2 standard errors with at least
     ``min_networks`` networks per architecture."""
@@ -91,6 +94,12 @@ def double_descent_peak(mean: np.ndarray, error: np.ndarray) -> float:
         return np.nan
     return max((mean[i] - max(mean[:i].min(), mean[i + 1:].min())) / max(error[i], 1e-12)
                for i in range(1, len(mean) - 1))
+
+
+NO_DOUBLE_DESCENT_CRITERION = ("no rise of the binary test error beyond 2 standard errors; decided when real-valued "
+                               "nets interpolate at some width")
+DOUBLE_DESCENT_CRITERION = ("a real-valued test-error peak beyond 2 standard errors above both sides; decided when "
+                            "real-valued nets interpolate at some width")
 
 
 def no_double_descent(rise: float, interpolates: bool) -> bool | None:

@@ -194,21 +194,23 @@ def order_parameter_claims(summary: OrderParameterSummary) -> list[dict[str, Any
     return [
         dict(name="eta ||grad R||^2 is about an order of magnitude below the risk (Fig. 4b)",
              paper="'approximately an order of magnitude smaller than the loss' (Fig. 4b caption)",
-             measured=summary.ratio_median, agrees=low <= summary.ratio_median <= high,
-             detail=f"median of op/risk over epochs with both > 0; criterion in [{low:.3f}, {high:.3f}]"),
+             measured=summary.ratio_median, agrees=low <= summary.ratio_median <= high, kind="paper",
+             criterion=f"median in [{low:.3f}, {high:.3f}]", detail="median of op/risk over epochs with both > 0"),
         dict(name="the order parameter falls at the rate of the risk (Fig. 4b)",
              paper="'decreases roughly by the same rate with the loss' (Fig. 4b caption)",
-             measured=summary.ratio_log_slope, agrees=abs(summary.ratio_log_slope) <= 0.25 * rate,
+             measured=summary.ratio_log_slope, agrees=abs(summary.ratio_log_slope) <= 0.25 * rate, kind="paper",
+             criterion="|slope| <= a quarter of the faster of the two rates",
              detail=f"slope of log(op/risk) per epoch; rates: op {summary.op_rate:.4f}, risk "
-                    f"{summary.risk_rate:.4f} per epoch; criterion |slope| <= a quarter of the faster rate"),
+                    f"{summary.risk_rate:.4f} per epoch"),
         dict(name="training reaches zero risk, and the order parameter zero with it (Fig. 4b)",
              paper="'reaches zero when the empirical risk is zero' (§II.5.2)",
              measured=summary.risk_first_zero,
              agrees=summary.risk_first_zero is not None and summary.op_first_zero == summary.risk_first_zero,
+             kind="paper", criterion="the risk reaches 0, and the order parameter at the same epoch",
              detail=f"first epoch of zero risk; of zero order parameter: {summary.op_first_zero}"),
         dict(name="no stationary point before zero risk (benign pathway)",
              paper="'stationary point ... could only be saddle points' (§II.6.5)",
-             measured=stationary, agrees=stationary == 0,
+             measured=stationary, agrees=stationary == 0, kind="paper", criterion="no such epoch",
              detail="epochs that end with ||grad R|| = 0 at non-zero risk"),
     ]
 
@@ -241,11 +243,12 @@ def gradient_symmetry_claims(snapshots: Sequence[GradientSnapshot]) -> list[dict
     return [
         dict(name="gradient entries stay symmetric about zero through training (Fig. 4a)",
              paper="'symmetrically distributed against y-axis' (§II.5.2, Fig. 4a)",
-             measured=excess_ks(worst.stats), agrees=excess_ks(worst.stats) <= SLIGHT_KS,
+             measured=excess_ks(worst.stats), agrees=excess_ks(worst.stats) <= SLIGHT_KS, kind="paper",
+             criterion=f"largest excess KS <= {SLIGHT_KS}",
              detail=f"largest KS(g, -g) beyond its symmetric-null level over {len(live)} snapshots with a "
-                    f"non-zero gradient (epoch {worst.epoch}); criterion <= {SLIGHT_KS}"),
+                    f"non-zero gradient (epoch {worst.epoch})"),
         dict(name="gradient entries converge to zero (Fig. 4a)",
              paper="'gradually converge to zero during the training' (§II.5.2)",
-             measured=shrink, agrees=shrink <= 1e-6,
-             detail=f"||grad R||^2 at epoch {last.epoch} over its value at epoch {first.epoch}; criterion <= 1e-6"),
+             measured=shrink, agrees=shrink <= 1e-6, kind="paper", criterion="ratio <= 1e-6",
+             detail=f"||grad R||^2 at epoch {last.epoch} over its value at epoch {first.epoch}"),
     ]

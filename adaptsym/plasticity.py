@@ -309,32 +309,33 @@ def entry_claims(snapshots: Sequence[HessianSnapshot]) -> list[dict[str, Any]]:
     return [
         dict(name="Hessian entries fluctuate around zero: at least 95% of |mean|/std below 0.15 (Fig. 7b)",
              paper="at least 95% throughout training (§II.6.4, Fig. 7b)", measured=shares[low][0],
-             agrees=shares[low][0] >= 0.95,
+             agrees=shares[low][0] >= 0.95, kind="paper", criterion="smallest share >= 0.95",
              detail=f"smallest share over the {len(shown)} snapshots with H ≠ 0 (epoch {shown[low].epoch}), bootstrap "
                     f"means of {k} examples (the training minibatch); 95% would need resample sizes of at most "
-                    f"{min(sizes):.2g}-{max(sizes):.2g} examples; criterion >= 0.95"),
+                    f"{min(sizes):.2g}-{max(sizes):.2g} examples"),
         dict(name="the share of near-zero entry means rises through training (Fig. 7b)",
              paper="'gradually increases up to around 98%' (§II.6.4)", measured=change,
-             agrees=change > 2 * math.hypot(first[1], last[1]),
+             agrees=change > 2 * math.hypot(first[1], last[1]), kind="paper",
+             criterion="a rise beyond twice its standard error",
              detail=f"share at epoch {shown[-1].epoch} minus share at epoch {shown[0].epoch} "
-                    f"({first[0]:.3f} to {last[0]:.3f}); criterion: a rise beyond twice its error"),
+                    f"({first[0]:.3f} to {last[0]:.3f})"),
         dict(name="Hessian entries are sparsely correlated (Fig. 7c)",
              paper="3.39e-4 of all possible coefficients at the end of training (§II.6.4, Fig. 7c)",
-             measured=fraction, agrees=fraction <= 0.01,
+             measured=fraction, agrees=fraction <= 0.01, kind="paper", criterion="share <= 0.01",
              detail=f"share of significantly correlated pairs among {tested[-1].coupling['n_entries']} random "
                     f"cross-layer entries at epoch {tested[-1].epoch} (Fisher z with n = {tested[-1].coupling['n_effective']}"
-                    f" violators, Benjamini-Hochberg at FDR 0.05); criterion <= 0.01"),
+                    f" violators, Benjamini-Hochberg at FDR 0.05)"),
         dict(name="coupling sets are no larger than the sqrt(N) the theorem assumes (Fig. 7c)",
              paper="coupling density ~ sqrt(N) assumed (supp. B G 7); Li's own 3.39e-4 of N = 8.68e12 is N^0.73",
-             measured=exponent, agrees=exponent <= 0.5,
+             measured=exponent, agrees=exponent <= 0.5, kind="paper", criterion="exponent <= 0.5",
              detail=f"log_N of the coupling set size (share x N) at epoch {tested[-1].epoch}, N = {n_entries:.3g} "
-                    "distinct Hessian entries; criterion <= 0.5"),
+                    "distinct Hessian entries"),
         dict(name="correlations among entries increase after training (Figs. 6b-c)",
              paper="'the correlations increases after training' (§II.6.4)", measured=after - before,
-             agrees=after > before,
+             agrees=after > before, kind="paper", criterion="difference > 0",
              detail=f"share of significantly correlated pairs at epoch {tested[-1].epoch} minus epoch "
                     f"{tested[0].epoch} ({before:.2e} to {after:.2e}), both tested at n = {power} so that the "
-                    "threshold on |r| is the same; criterion > 0"),
+                    "threshold on |r| is the same"),
     ]
 
 
@@ -351,24 +352,26 @@ def spectrum_claims(snapshots: Sequence[HessianSnapshot]) -> list[dict[str, Any]
         dict(name="the Hessian spectrum is symmetric about zero through training (Fig. 8a)",
              paper="'self-similar as the gradients do': symmetric throughout training (Fig. 8a)",
              measured=spectra[worst]["skewness"],
-             agrees=abs(spectra[worst]["skewness"]) <= 0.1 and all(0.5 <= r <= 2 for r in ratios),
+             agrees=abs(spectra[worst]["skewness"]) <= 0.1 and all(0.5 <= r <= 2 for r in ratios), kind="paper",
+             criterion="|skewness| <= 0.1 (its range is [-1, 1]) and every energy ratio in [0.5, 2]",
              detail=f"largest |tr H³/(tr H²)^(3/2)| over {len(shown)} snapshots with H ≠ 0 (epoch "
                     f"{shown[worst].epoch}; ±{spectra[worst]['skewness_se']:.1g}), and Σλ² below/above 0 in "
-                    f"[{min(ratios):.2f}, {max(ratios):.2f}]; criterion: |skewness| <= 0.1 (its range is [-1, 1]) "
-                    "and every ratio in [0.5, 2]"),
+                    f"[{min(ratios):.2f}, {max(ratios):.2f}]"),
         dict(name="every stationary point is a saddle: eigenvalues of both signs (Fig. 8a)",
-             paper="'all stationary points are saddle points' (§II.6.5)", measured=saddles,
-             agrees=saddles == len(shown),
+             paper="'all stationary points are saddle points' (§II.6.5); forced by tr H = 0 once H ≠ 0",
+             measured=saddles, agrees=saddles == len(shown), kind="identity",
+             criterion="Ritz values of both signs at every snapshot with H ≠ 0",
              detail=f"snapshots of {len(shown)} with H ≠ 0 whose Ritz values (inside the spectrum) include both "
                     "signs; forced by tr H = 0 once H ≠ 0, so this is structure, not a finding"),
         dict(name="a lower risk concentrates the eigenvalues towards zero (Fig. 8a)",
              paper="'a lower risk concentrates eigenvalues more towards zero' (§II.6.5)", measured=float(rho),
-             agrees=bool(rho > 0 and p_value < 0.05),
+             agrees=bool(rho > 0 and p_value < 0.05), kind="paper", criterion="positive with p < 0.05",
              detail=f"Spearman correlation of the risk and the spectral width sqrt(tr H²/N) over {len(shown)} "
-                    f"snapshots (p = {p_value:.2g}); criterion: positive with p < 0.05"),
+                    f"snapshots (p = {p_value:.2g})"),
         dict(name="H = 0 once every margin exceeds 1", paper="exact for the hinge loss (§II.7)",
              measured=max((s.zero_hvp_norm for s in zero), default=None),
-             agrees=all(s.zero_hvp_norm == 0 for s in zero) if zero else None,
+             agrees=all(s.zero_hvp_norm == 0 for s in zero) if zero else None, kind="identity",
+             criterion="||Hv|| exactly 0",
              detail=f"largest measured ||Hv|| over the {len(zero)} snapshots without margin violators"
                     + ("" if zero else " (none at this scale: inconclusive)")),
     ]
@@ -397,10 +400,10 @@ def structure_claim(check: dict[str, float]) -> dict[str, Any]:
     worst = max(check["max_diagonal"], check["max_within_layer"], check["max_violator_sum_error"])
     return dict(name="diag H = 0, tr H = 0, within-layer blocks 0, H a sum over margin violators (structure)",
                 paper="exact identity for a bias-free ReLU network with the hinge loss (§II.7)", measured=worst,
-                agrees=worst <= 1e-12 * check["max_entry"],
+                agrees=worst <= 1e-12 * check["max_entry"], kind="identity",
+                criterion="<= 1e-12 of the largest entry",
                 detail=f"largest violation on the dense Hessian of a {check['weights']:.0f}-weight network with "
-                       f"{check['violators']:.0f} margin violators, |tr H| = {check['trace']:.1g}; criterion <= 1e-12 "
-                       "of its largest entry")
+                       f"{check['violators']:.0f} margin violators, |tr H| = {check['trace']:.1g}")
 
 
 def shown_entries(snapshots: Sequence[HessianSnapshot], count: int = 3) -> list[int]:

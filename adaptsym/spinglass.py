@@ -399,24 +399,24 @@ def spin_glass_claims(found: SpinGlassObservables, checks: list[dict[str, float]
     samples = int(worst["samples"])
     if samples >= MIN_CHECK_SAMPLES:
         bound = float(stats.t.ppf(1 - 0.005 / len(last), samples - 1))
-        verdict, criterion = bool(z <= bound), (f"criterion <= {bound:.2f}, the 1% level of Student's t with "
+        verdict, criterion = bool(z <= bound), (f"<= {bound:.2f}, the 1% level of Student's t with "
                                                 f"{samples - 1} degrees of freedom over {len(last)} temperatures")
     else:
-        verdict, criterion = None, (f"{samples} disorder samples: too few to test an identity that holds only on "
-                                    f"the disorder average ([<q^2>] is not self-averaging below T_c)")
+        verdict, criterion = None, (f"none: {samples} disorder samples are too few to test an identity that holds "
+                                    f"only on the disorder average ([<q^2>] is not self-averaging below T_c)")
     hot, cold = found.temperatures[-1], found.temperatures[0]
     floor = paramagnetic_floor(n, hot) if hot > 1 else float("nan")
     return [
         dict(name="the Monte Carlo is in equilibrium (Katzgraber-Palassini-Young)",
-             paper="not in the paper (method check)", measured=z, agrees=verdict,
+             paper="not in the paper (method check)", measured=z, agrees=verdict, kind="ours", criterion=criterion,
              detail=f"largest |e - e(q)| over its error after {worst['sweeps']} sweeps, at "
-                    f"T = {worst['temperature']:g}; {criterion}"),
+                    f"T = {worst['temperature']:g}"),
         dict(name="the spin-glass order parameter is finite below T_c = 1 (eq. 17)",
              paper="the spin-glass order parameter of eq. 17 (§II.5.2; SK: Parisi)", measured=found.q_ea[0],
-             agrees=found.q_ea[0] > 3 * paramagnetic_floor(n, 2.0),
-             detail=f"q_EA at T = {cold:g}; criterion > 3 x the paramagnetic floor at T = 2"),
+             agrees=found.q_ea[0] > 3 * paramagnetic_floor(n, 2.0), kind="paper",
+             criterion="> 3 x the paramagnetic floor at T = 2", detail=f"q_EA at T = {cold:g}"),
         dict(name="...and falls to its finite-size floor above T_c",
              paper="the paramagnetic phase: zero order parameter (§II.6.1)", measured=found.q_ea[-1],
-             agrees=bool(found.q_ea[-1] < 1.5 * floor),
-             detail=f"q_EA at T = {hot:g}; floor 1/sqrt(n(1 - beta^2)) = {floor:.3f}; criterion < 1.5 x floor"),
+             agrees=bool(found.q_ea[-1] < 1.5 * floor), kind="paper", criterion="< 1.5 x the finite-size floor",
+             detail=f"q_EA at T = {hot:g}; floor 1/sqrt(n(1 - beta^2)) = {floor:.3f}"),
     ]

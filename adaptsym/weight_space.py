@@ -240,6 +240,10 @@ def bp_reconstruction(model: RegionModel, options: FitOptions) -> tuple[tuple[np
     return bp, ising.moment_rmse(*model.moments, *bp)
 
 
+MOMENTS_CRITERION = ("RMSE <= the sampling noise of the data moments; decided when the region has more networks "
+                     "than spins and independent spins miss that noise")
+
+
 def reproduces_moments(rmse: float, noise: float, rmse_independent: float, is_decidable: bool) -> bool | None:
     """Verdict of "the model reproduces the moments (Fig. 3b)": agrees when its RMSE is within the
     sampling noise of the data moments; inconclusive when the region is not decidable or when the
@@ -358,6 +362,9 @@ def independent_correlation_level(n_independent: int) -> float:
     """The mean |correlation coefficient| that sampling noise alone gives independent weights from
     ``n_independent`` samples: E|N(0, 1/G)| = √(2/(πG))."""
     return np.sqrt(2 / (np.pi * n_independent))
+
+
+LEAST_CRITERION = "ITR's value below LB's and RB's; decided when every region has more networks than spins"
 
 
 def least_of_regions(values: dict[str, float], region: str, others, decided: bool) -> bool | None:
@@ -495,6 +502,10 @@ def three_point_test(data: np.ndarray, models: dict[str, list[np.ndarray]], weig
             k) if nontrivial.any() else np.nan
     return ThreePointTest(observed, {name: p for name, (p, _) in predictions.items()}, fractions, nontrivial_fractions,
                           float(np.mean(nontrivial)))
+
+
+THREE_POINT_CRITERION = ("at least half of the triplets within k combined standard errors, and no fewer than the "
+                         "independent-spin model")
 
 
 def predicts_three_point(fraction: float, baseline: float, is_decidable: bool) -> bool | None:

@@ -71,8 +71,8 @@ display(markdown_table(["widths", "‖∇R‖² by autograd", "double sum over �
                        [[w, f"{a:.15g}", f"{c:.15g}", f"{e:.1e}"] for w, a, c, e in rows]))
 worst = max(r[3] for r in rows)
 ledger.record("eq. 15: the order parameter is the double sum over first-order perturbations",
-              "exact identity (eqs. 15-16)", worst, worst <= 1e-10,
-              detail=f"largest relative error over {len(rows)} networks; criterion <= 1e-10")
+              "exact identity (eqs. 15-16)", worst, worst <= 1e-10, kind="identity", criterion="relative error <= 1e-10",
+              detail=f"largest relative error over {len(rows)} networks")
 
 # %% [markdown]
 # ## 5.2 Fig. 4a: the gradient entries through training

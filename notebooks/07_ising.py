@@ -222,6 +222,7 @@ for model in region_models.values():
     ledger.record(f"BP Ising fit reproduces the moments: {model.scenario}, {model.region}",
                   "reconstructed moments agree (Fig. 3b)", model.rmse_fitted,
                   ws.reproduces_moments(model.rmse_fitted, model.noise, model.rmse_independent, model.decidable),
+                  kind="paper", criterion=ws.MOMENTS_CRITERION,
                   detail=f"RMSE; sampling noise of the data moments {model.noise:.4f}, independent-spin model "
                          f"{model.rmse_independent:.4f}")
 
@@ -269,8 +270,9 @@ for key, mixture in mixtures.items():
           f"{model.scenario:8s} {model.region:4s} no collective mode beyond the noise edge: one model")
     if mixture:
         ledger.record(f"two-polarity mixture of BP Ising fits reproduces the moments: {model.scenario}, {model.region}",
-                      "reconstructed moments agree (Fig. 3b)", mixture.rmse,
+                      "not in the paper: it fits one model per region (Fig. 3b)", mixture.rmse,
                       ws.reproduces_moments(mixture.rmse, model.noise, model.rmse_independent, model.decidable),
+                      kind="ours", criterion=ws.MOMENTS_CRITERION,
                       detail=f"RMSE of the mixture of two BP fits, one per polarity; sampling noise {model.noise:.4f}, "
                              f"single independent-spin model {model.rmse_independent:.4f}")
 mixtures = {key: mixture for key, mixture in mixtures.items() if mixture}
@@ -331,9 +333,11 @@ print("mean |correlation coefficient| per region:", {r: round(float(v), 4) for r
 boundaries = [r for r in ("LB", "RB") if r in fit_regions]
 comparable = "ITR" in fit_regions and bool(boundaries)
 if comparable:
-    ledger.record("ITR weights are the least correlated (data, under)", "ITR is the weakly coupled, liquid-like part",
-                  correlation_level["ITR"], ws.least_of_regions(
-                      correlation_level, "ITR", boundaries, all(under[r].decidable for r in ["ITR", *boundaries])),
+    ledger.record("ITR weights are the least correlated (data, under)",
+                  "ITR is the weakly coupled, liquid-like part (§III, Fig. 3d)", correlation_level["ITR"],
+                  ws.least_of_regions(correlation_level, "ITR", boundaries,
+                                      all(under[r].decidable for r in ["ITR", *boundaries])),
+                  kind="paper", criterion=ws.LEAST_CRITERION,
                   detail="mean |correlation coefficient| of ITR weights; "
                          + ", ".join(f"{r} {correlation_level[r]:.4f}" for r in boundaries))
 
@@ -396,6 +400,7 @@ for name in pl_scenarios:
                       spread["ITR"][0], ws.least_of_regions(
                           {r: s[0] for r, s in spread.items()}, "ITR", boundaries,
                           all(ws.decidable(configurations[name], r) for r in ["ITR", *boundaries])),
+                      kind="paper", criterion=ws.LEAST_CRITERION,
                       detail="std of ITR couplings; " + ", ".join(f"{r} {spread[r][0]:.4f}" for r in boundaries))
 
 # %%
@@ -404,6 +409,7 @@ if comparable:
                   bp_spread["ITR"][0], ws.least_of_regions(
                       {r: s[0] for r, s in bp_spread.items()}, "ITR", boundaries,
                       all(under[r].decidable and under[r].fit.best_step >= fit_patience for r in ["ITR", *boundaries])),
+                  kind="paper", criterion=ws.LEAST_CRITERION + ", and no fit stopped within its first patience window",
                   detail="std of ITR couplings; " + ", ".join(f"{r} {bp_spread[r][0]:.4f}" for r in boundaries)
                          + "; inconclusive when a fit stopped within its first patience window")
 
@@ -448,6 +454,7 @@ for region, test in tests.items():
             ledger.record(f"three-weight correlations predicted by {label}: {region}",
                           "a significant fraction (App. B, Fig. 12)", fraction,
                           ws.predicts_three_point(fraction, baseline, under[region].decidable),
+                          kind="paper", criterion=ws.THREE_POINT_CRITERION,
                           detail=f"within {criterion_k:g} combined standard errors; independent-spin model {baseline:.3f}; "
                                  f"on the {100 * test.nontrivial_share:.0f}% of triplets the independent model misses: "
                                  f"{test.nontrivial_fractions[model]:.3f}; agrees if at least half and no fewer than "
@@ -474,7 +481,7 @@ for w, acc in zip(depth_widths, depth.deep):
 print(depth.summary())
 ledger.record(f"deep beats shallow (widest net, width {depth_widths[-1]})",
               "beyond a hidden width of about 10, deep nets beat the shallow net (App. G)",
-              depth.gaps[-1], gen.deep_beats_shallow(depth),
+              depth.gaps[-1], gen.deep_beats_shallow(depth), kind="paper", criterion=gen.DEPTH_CRITERION,
               detail=f"accuracy difference, standard error {depth.gap_errors[-1]:.4f}; deep better from width "
                      f"{depth.crossing} on; decided when beyond 2 standard errors with at least 8 networks per architecture")
 
@@ -505,12 +512,14 @@ print(f"real-valued test error: highest peak above the best errors on both sides
 
 # %%
 ledger.record("no double descent for binary weights", "binary test error keeps decreasing with complexity (App. F)",
-              dd.rise, gen.no_double_descent(dd.rise, dd.interpolates),
+              dd.rise, gen.no_double_descent(dd.rise, dd.interpolates), kind="paper",
+              criterion=gen.NO_DOUBLE_DESCENT_CRITERION,
               detail="largest rise of the binary test error over an earlier minimum, in standard errors; decided "
                      "only if real-valued nets interpolate at some width")
 ledger.record("double descent for real-valued weights",
               "a test-error peak at the interpolation threshold (App. F, Fig. 17a,b)",
-              dd.peak, gen.has_double_descent(dd.peak, dd.interpolates),
+              dd.peak, gen.has_double_descent(dd.peak, dd.interpolates), kind="paper",
+              criterion=gen.DOUBLE_DESCENT_CRITERION,
               detail="highest peak of the real-valued test error above the best errors at smaller and at larger "
                      "widths, in standard errors; decided only if real-valued nets interpolate at some width")
 
