@@ -40,6 +40,7 @@ import torch.nn.functional as F
 
 from adaptsym.checks import check_choice
 from adaptsym.device import resolve_device
+from adaptsym.models import count_weights
 from adaptsym.progress import progress_bar
 
 LEAKY_SLOPE = 0.1
@@ -64,11 +65,6 @@ def layer_shapes(widths: Sequence[int]) -> list[tuple[int, int]]:
     """The (out, in) shape of each weight matrix, input layer first."""
     widths = check_widths(widths)
     return list(zip(widths[1:], widths[:-1]))
-
-
-def n_weights(widths: Sequence[int]) -> int:
-    """Number of weights of the bias-free network (675 for 20-15-15-10)."""
-    return sum(out * fan_in for out, fan_in in layer_shapes(widths))
 
 
 def region_slices(widths: Sequence[int]) -> dict[str, slice]:
@@ -211,8 +207,8 @@ def flatten_configurations(weights: Sequence[torch.Tensor]) -> torch.Tensor:
 def unflatten_configurations(configurations: torch.Tensor, widths: Sequence[int]) -> list[torch.Tensor]:
     """Inverse of :func:`flatten_configurations`: vectors (..., N) back to (..., out, in) matrices."""
     shapes = layer_shapes(widths)
-    if configurations.shape[-1] != n_weights(widths):
-        raise ValueError(f"configurations of widths {tuple(widths)} have {n_weights(widths)} entries; "
+    if configurations.shape[-1] != count_weights(check_widths(widths)):
+        raise ValueError(f"configurations of widths {tuple(widths)} have {count_weights(check_widths(widths))} entries; "
                          f"got last dimension {configurations.shape[-1]}")
     parts = configurations.split([out * fan_in for out, fan_in in shapes], dim=-1)
     return [part.unflatten(-1, shape) for part, shape in zip(parts, shapes)]

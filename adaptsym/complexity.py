@@ -11,7 +11,7 @@ surrogate risk.
 plain SGD on balanced binary Fashion-MNIST subsets of several sizes, each cell a cached run of
 :func:`adaptsym.train.train_run`.  A cell is in the plasticity phase when its final training hinge risk
 (Li eq. 12) is zero, frustrated otherwise; :class:`ComplexityGrid` holds the measurements and
-:func:`plot_phase_diagram` draws them.
+:func:`adaptsym.plotting.phase_diagram` draws them.
 """
 
 from __future__ import annotations
@@ -20,13 +20,11 @@ import math
 from dataclasses import dataclass
 from typing import Sequence
 
-import matplotlib.colors as mcolors
-import matplotlib.pyplot as plt
 import numpy as np
 import torch
-from matplotlib.patches import Patch
 
 from adaptsym.data import load_task
+from adaptsym.models import count_parameters
 from adaptsym.order import first_zero_epoch, order_parameter
 from adaptsym.progress import progress_bar
 from adaptsym.train import Run, TrainConfig, train_run
@@ -37,8 +35,6 @@ FALLING_WINDOW = 0.1
 FALLING_DROP = 0.05
 """A run is still falling when its risk dropped by more than this fraction over the last ``FALLING_WINDOW``."""
 
-ZERO_COLOUR = "#2ca02c"
-"""Colour of exact-zero-risk (plasticity) cells in :func:`plot_phase_diagram`."""
 
 
 def layer_widths(input_dim: int, width: int, depth: int) -> tuple[int, ...]:
@@ -196,40 +192,6 @@ def grid_from_runs(widths: Sequence[int], n_trains: Sequence[int], depth: int, r
                           risk_drop=drop, still_falling=drop > FALLING_DROP, runs=runs)
 
 
-def plot_phase_diagram(ax: plt.Axes, grid: ComplexityGrid) -> None:
-    """The complexity-matching phase diagram (Li §II.6.5, §III): final training hinge risk per cell.
-
-    Training-set size runs along x, width along y, both as evenly spaced categories.  Positive risks are coloured
-    on a log scale (colour bar), exact zeros (plasticity phase) in their own colour; every cell is annotated with
-    its risk, and with a down arrow where the risk was still falling at the end of the budget.
-    """
-    risk = grid.final_risk
-    positive = np.ma.masked_less_equal(risk, 0.0)
-    zero = np.ma.masked_where(risk > 0.0, np.ones_like(risk))
-    norm = None
-    if positive.count():
-        low, high = positive.min(), positive.max()
-        norm = mcolors.LogNorm(low if high > low else low / 10, high)
-    cmap = plt.get_cmap("magma_r")
-    image = ax.imshow(positive, cmap=cmap, norm=norm, origin="lower", aspect="auto")
-    ax.imshow(zero, cmap=mcolors.ListedColormap([ZERO_COLOUR]), origin="lower", aspect="auto")
-    for i, j in np.ndindex(risk.shape):
-        label = "0" if risk[i, j] <= 0 else f"{risk[i, j]:.2g}" + ("↓" if grid.still_falling[i, j] else "")
-        shade = mcolors.to_rgb(ZERO_COLOUR) if risk[i, j] <= 0 else cmap(norm(risk[i, j]))[:3]
-        luminance = 0.299 * shade[0] + 0.587 * shade[1] + 0.114 * shade[2]
-        ax.text(j, i, label, ha="center", va="center", fontsize=8, color="black" if luminance > 0.5 else "white")
-    ax.set_xticks(range(len(grid.n_trains)), [str(n) for n in grid.n_trains])
-    ax.set_yticks(range(len(grid.widths)), [str(w) for w in grid.widths])
-    ax.set_xlabel("training examples n")
-    ax.set_ylabel(f"width (hidden units, {grid.depth} weight layers)")
-    ax.grid(False)
-    if norm is not None:
-        ax.figure.colorbar(image, ax=ax, label="final training hinge risk")
-    ax.legend(handles=[Patch(color=ZERO_COLOUR, label="zero risk: plasticity phase")], loc="upper left",
-              bbox_to_anchor=(0, 1.12), fontsize=8)
-    ax.set_title("↓: risk still falling (>5% over last 10% of epochs)", fontsize=8, loc="right")
-
-
 def phase_monotonicity_violations(grid: ComplexityGrid) -> int:
     """Pairs of cells that contradict complexity matching: a zero-risk cell next to a frustrated cell of a wider
     network on the same data, or of the same network on fewer data (Li §III: a larger network, or simpler data,
@@ -274,7 +236,7 @@ def boundary_cells(grid: ComplexityGrid, steps: int, probes: int, seed: int = 0)
         x, y = (t.double() for t in grid.training_data(n_train))
         model = grid.run(width, n_train).model(device="cpu").double()
         nodes, weights = spectrum_quadrature(model, x, y, steps, probes, seed=seed)
-        dim = sum(p.numel() for p in model.parameters())
+        dim = count_parameters(model)
         spectrum = spectral_summary(nodes, weights, dim) if margin_violators(model, x, y).any() else None
         cells.append(BoundaryCell(width, n_train, bool(plastic[grid.widths.index(width), grid.n_trains.index(n_train)]),
                                   grid.run(width, n_train).history, nodes, weights, spectrum))

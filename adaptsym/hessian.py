@@ -26,7 +26,8 @@ from torch import nn
 from torch.func import functional_call, grad, jvp, vmap
 
 from adaptsym.device import resolve_device
-from adaptsym.models import hinge_loss, hinge_risk_per_example, margins, mlp_linears
+from adaptsym.checks import check_choice
+from adaptsym.models import count_parameters, hinge_loss, hinge_risk_per_example, margins, mlp_linears
 from adaptsym.progress import progress_bar
 
 ENTRY_METHODS = ("auto", "mlp", "autodiff")
@@ -200,10 +201,9 @@ def hessian_entries(model: nn.Module, x: torch.Tensor, y: torch.Tensor, pairs: t
     :data:`PAIR_CHUNK` pairs with ``vmap`` — about three forward passes per pair. ``"auto"`` picks ``"mlp"`` when the
     model is such an MLP.
     """
-    if method not in ENTRY_METHODS:
-        raise ValueError(f"method must be one of {ENTRY_METHODS}; got {method!r}")
+    check_choice(method, ENTRY_METHODS, "method")
     pairs = torch.as_tensor(pairs, dtype=torch.long).reshape(-1, 2)
-    n_weights = sum(p.numel() for p in model.parameters())
+    n_weights = count_parameters(model)
     if pairs.numel() and not (0 <= int(pairs.min()) and int(pairs.max()) < n_weights):
         raise ValueError(f"pairs must hold flat weight indices in [0, {n_weights}); got {pairs.min()}..{pairs.max()}")
     if method == "auto":

@@ -171,6 +171,12 @@ def margins(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     return y * t
 
 
+def count_weights(widths: Sequence[int]) -> int:
+    """Number of weights of a bias-free MLP with ``widths`` [n_0, ..., n_L]: Σ_l n_{l-1} n_l (675 for Zou & Huang's
+    20-15-15-10; Li's hierarchical multipliers of eq. 4 are the same count)."""
+    return sum(int(a) * int(b) for a, b in zip(widths[:-1], widths[1:]))
+
+
 def count_parameters(model: nn.Module) -> int:
     """Number of trainable weights of ``model``."""
     return sum(p.numel() for p in model.parameters() if p.requires_grad)

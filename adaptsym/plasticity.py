@@ -28,7 +28,7 @@ from torch import nn
 from adaptsym import hessian
 from adaptsym.device import resolve_device
 from adaptsym.ensembles import cached
-from adaptsym.models import hinge_loss, margins, relu_mlp
+from adaptsym.models import count_parameters, hinge_loss, margins, relu_mlp
 from adaptsym.progress import progress_bar
 from adaptsym.storage import cache_root
 from adaptsym.tables import markdown_table, plus_minus
@@ -198,7 +198,7 @@ def hessian_snapshot(model: nn.Module, x: torch.Tensor, y: torch.Tensor, epoch: 
         margin = margins(model, x, y)
     violating, risk = margin < 1, float(torch.clamp(1 - margin, min=0).mean())
     count, m = int(violating.sum()), len(x)
-    dim = sum(p.numel() for p in model.parameters())
+    dim = count_parameters(model)
     if count == 0:
         probe = 2.0 * torch.randint(2, (dim,), generator=torch.Generator().manual_seed(seed)) - 1
         norm = float(hessian.risk_hvp(model, x, y, batch_size=HVP_BATCH)(probe.to(x)).norm())
@@ -220,7 +220,7 @@ def spectrum_quadrature(model: nn.Module, x: torch.Tensor, y: torch.Tensor, step
     exact HVPs over the margin violators only, scaled by their share of the examples (the other examples add
     nothing to H), in float32; Lanczos in float64.  H = 0 without violators: a unit mass at 0."""
     violating = margin_violators(model, x, y)
-    count, dim = int(violating.sum()), sum(p.numel() for p in model.parameters())
+    count, dim = int(violating.sum()), count_parameters(model)
     if count == 0:
         return hessian.slq(torch.zeros_like, dim, steps, probes, seed=seed, device=x.device, progress=False)
     hvp = hessian.risk_hvp(_copy(model, torch.float32), x[violating].float(), y[violating].float(),

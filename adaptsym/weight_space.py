@@ -21,6 +21,7 @@ from sklearn.decomposition import PCA
 from sklearn.manifold import TSNE
 
 from adaptsym import binary, ising
+from adaptsym.models import count_weights
 from adaptsym.ensembles import (EnsembleSpec, drawn_configurations, fitted_boltzmann, fitted_pseudolikelihood,
                                 region_samples, trained_ensemble)
 
@@ -37,7 +38,7 @@ def scenarios(pca_k: int, hidden: int, n_train: int, n_train_over: int) -> dict[
 
 def describe_scenarios(chosen: dict[str, tuple[tuple[int, ...], int]]) -> dict[str, str]:
     """One line per scenario: widths, weights and training examples."""
-    return {name: f"{'-'.join(map(str, w))}, {binary.n_weights(w)} weights, {n} training examples"
+    return {name: f"{'-'.join(map(str, w))}, {count_weights(w)} weights, {n} training examples"
             for name, (w, n) in chosen.items()}
 
 

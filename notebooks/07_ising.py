@@ -94,7 +94,7 @@ import matplotlib.pyplot as plt
 import torch
 
 from adaptsym import generalisation as gen, ising, plotting, weight_space as ws
-from adaptsym.binary import n_weights
+from adaptsym.models import count_weights
 from adaptsym.claims import Ledger
 from adaptsym.data import load_multiclass
 
@@ -501,7 +501,7 @@ ledger.record(f"deep beats shallow (widest net, width {depth_widths[-1]})",
 # %%
 errors = gen.error_curves(task, pca_k, dd_widths, dd_n_train, dd_epochs, dd_networks, dd_batch_size,
                           {"binary": lr, "real": dd_lr_real}, seed)
-plotting.double_descent_figure([n_weights(gen.deep_widths(pca_k, w)) for w in dd_widths], errors, dd_n_train)
+plotting.double_descent_figure([count_weights(gen.deep_widths(pca_k, w)) for w in dd_widths], errors, dd_n_train)
 plt.show()
 dd = gen.double_descent(dd_widths, errors)
 print(f"real-valued nets reach zero training error at widths {dd.interpolating_widths}; "

@@ -6,6 +6,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from adaptsym.models import count_weights
 from adaptsym.binary import (
     REGIONS,
     THETA_INIT_STD,
@@ -17,7 +18,6 @@ from adaptsym.binary import (
     initial_configurations,
     mean_field_forward,
     mean_weights,
-    n_weights,
     network_accuracy,
     network_seeds,
     order_seed_of,
@@ -162,7 +162,7 @@ def test_flattened_order_is_row_major_layer_by_layer():
 
 def test_region_slices():
     regions = region_slices(DEEP)
-    assert tuple(regions) == REGIONS and n_weights(DEEP) == 675
+    assert tuple(regions) == REGIONS and count_weights(DEEP) == 675
     ranges = {name: (s.start, s.stop) for name, s in regions.items()}
     assert ranges == {"LB": (0, 300), "ITR": (300, 525), "RB": (525, 675), "FULL": (0, 675)}
     shallow = {name: (s.start, s.stop) for name, s in region_slices((20, 10)).items()}

@@ -9,6 +9,7 @@ import torch
 
 from adaptsym import binary, ising
 from adaptsym import weight_space as ws
+from adaptsym.models import count_weights
 
 WIDTHS = (4, 3, 3, 2)  # LB 12, ITR 9, RB 6, FULL 27 spins
 OPTIONS = ws.FitOptions(lr=0.05, momentum=0.9, max_steps=40, patience=5, damping=0.5, bp_max_iter=200)
@@ -25,7 +26,7 @@ def planted(n_networks=200, draws=4, flip=0.1, polarities=True, seed=0, families
     one collective mode); otherwise independent uniform spins. ``families=True`` also returns each
     configuration's sigma_g > 0."""
     rng = np.random.default_rng(seed)
-    n = binary.n_weights(WIDTHS)
+    n = count_weights(WIDTHS)
     sigma = rng.choice([-1, 1], size=n_networks)
     if polarities:
         base = sigma[:, None] * rng.choice([-1, 1], size=n)[None, :]
