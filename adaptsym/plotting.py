@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import matplotlib.colors as mcolors
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.patches import Patch
 
 STYLE = {
     "figure.facecolor": "white",
@@ -329,6 +331,45 @@ def symlog_density(ax, nodes, weights, floor: float, bins_per_decade: float = 8,
     ax.set_xticks(np.concatenate([-decades[::-1], [0.0], decades]))  # every other decade: legible labels
     peak = max(float(np.max(line.get_ydata())) for line in ax.lines if len(line.get_ydata()))
     ax.set(yscale="log", ylim=(1e-3 * peak, 2 * peak), xlabel="eigenvalue λ", ylabel="density per unit of asinh(λ / floor)")
+
+
+ZERO_COLOUR = "#2ca02c"
+"""Colour of exact-zero-risk (plasticity) cells in :func:`phase_diagram`."""
+
+
+def phase_diagram(ax, grid) -> None:
+    """The complexity-matching phase diagram (Li §II.6.5, §III) of an :class:`adaptsym.complexity.ComplexityGrid`:
+    final training hinge risk per cell.
+
+    Training-set size runs along x, width along y, both as evenly spaced categories.  Positive risks are coloured
+    on a log scale (colour bar), exact zeros (plasticity phase) in their own colour; every cell is annotated with
+    its risk, and with a down arrow where the risk was still falling at the end of the budget.
+    """
+    risk = grid.final_risk
+    positive = np.ma.masked_less_equal(risk, 0.0)
+    zero = np.ma.masked_where(risk > 0.0, np.ones_like(risk))
+    norm = None
+    if positive.count():
+        low, high = positive.min(), positive.max()
+        norm = mcolors.LogNorm(low if high > low else low / 10, high)
+    cmap = plt.get_cmap("magma_r")
+    image = ax.imshow(positive, cmap=cmap, norm=norm, origin="lower", aspect="auto")
+    ax.imshow(zero, cmap=mcolors.ListedColormap([ZERO_COLOUR]), origin="lower", aspect="auto")
+    for i, j in np.ndindex(risk.shape):
+        label = "0" if risk[i, j] <= 0 else f"{risk[i, j]:.2g}" + ("↓" if grid.still_falling[i, j] else "")
+        shade = mcolors.to_rgb(ZERO_COLOUR) if risk[i, j] <= 0 else cmap(norm(risk[i, j]))[:3]
+        luminance = 0.299 * shade[0] + 0.587 * shade[1] + 0.114 * shade[2]
+        ax.text(j, i, label, ha="center", va="center", fontsize=8, color="black" if luminance > 0.5 else "white")
+    ax.set_xticks(range(len(grid.n_trains)), [str(n) for n in grid.n_trains])
+    ax.set_yticks(range(len(grid.widths)), [str(w) for w in grid.widths])
+    ax.set_xlabel("training examples n")
+    ax.set_ylabel(f"width (hidden units, {grid.depth} weight layers)")
+    ax.grid(False)
+    if norm is not None:
+        ax.figure.colorbar(image, ax=ax, label="final training hinge risk")
+    ax.legend(handles=[Patch(color=ZERO_COLOUR, label="zero risk: plasticity phase")], loc="upper left",
+              bbox_to_anchor=(0, 1.12), fontsize=8)
+    ax.set_title("↓: risk still falling (>5% over last 10% of epochs)", fontsize=8, loc="right")
 
 
 def boundary_figure(cells):

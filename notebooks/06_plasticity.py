@@ -150,7 +150,7 @@ for claim in plasticity.spectrum_claims(snapshots):
 grid = complexity.complexity_grid(grid_widths, grid_n_trains, depth=grid_depth, epochs=grid_epochs, lr=grid_lr,
                                   batch_size=grid_batch_size, seed=seed, progress=False)
 fig, (ax,) = plotting.panels(1, width=6.0, height=3.6)
-complexity.plot_phase_diagram(ax, grid)
+plotting.phase_diagram(ax, grid)
 plt.show()
 
 # %% [markdown]

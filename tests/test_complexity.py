@@ -8,7 +8,7 @@ import pytest
 import torch
 
 import adaptsym.train as train_module
-from adaptsym import complexity
+from adaptsym import complexity, plotting
 
 TASK = dict(name="fashion-mnist", positive=(0, 2, 4, 6), n_test=20, seed=0)
 
@@ -96,7 +96,7 @@ def test_claims_are_inconclusive_while_the_risk_still_falls_or_without_a_frustra
 def test_phase_diagram_annotates_every_cell():
     grid = fake_grid([[0.5, 0.6], [0.0, 0.1], [0.0, 0.0]], falling=[[False, True], [False, False], [False, False]])
     fig, ax = plt.subplots()
-    complexity.plot_phase_diagram(ax, grid)
+    plotting.phase_diagram(ax, grid)
     labels = sorted(text.get_text() for text in ax.texts)
     assert labels == sorted(["0.5", "0.6↓", "0", "0.1", "0", "0"])
     plt.close(fig)
