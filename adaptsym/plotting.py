@@ -708,3 +708,22 @@ def feedback_loop_figure(found):
     ax_margin.set(xlabel="gradient step", title="the assembly")
     ax_margin.legend()
     return fig
+
+
+def published_data_figure(found, projection, scatter_key):
+    """Zou & Huang's own data: the leading correlation eigenvalue over the noise edge per region and scenario
+    (``found``: (scenario, region) -> :class:`adaptsym.zou_huang.PublishedRegion`), their 100 configurations'
+    projections on a region's leading eigenvector / √N, and Fig. 3b for their own model of ``scatter_key``."""
+    fig, (ax_mode, ax_projection, ax_fit) = panels(3, width=3.4, height=3.0)
+    labels = [f"{s.replace('-para', '')} {r}" for s, r in found]
+    ax_mode.bar(range(len(found)), [p.mode[0] / p.noise_edge for p in found.values()], color="tab:blue")
+    ax_mode.axhline(1, color="k", lw=0.8)
+    ax_mode.set_xticks(range(len(found)), labels, rotation=60, ha="right", fontsize=8)
+    ax_mode.set(yscale="log", ylabel="λ₁ / noise edge", title="collective modes (published moments)")
+    region = found[scatter_key]
+    ax_projection.hist(projection / np.sqrt(len(region.mode[1])), bins=20, histtype="step", lw=1.4)
+    ax_projection.set(xlabel=f"projection on the {scatter_key[1]} mode / √N", ylabel="configurations",
+                      title=f"their {len(projection)} configurations")
+    reconstruction_scatter(ax_fit, region.moments, region.model_moments, "their model (BP)",
+                           f"Fig. 3b, {' '.join(scatter_key)}: RMSE {region.rmse_model:.3f}")
+    return fig

@@ -19,6 +19,7 @@ import numpy as np
 import torch
 from sklearn.decomposition import PCA
 from sklearn.manifold import TSNE
+from sklearn.mixture import GaussianMixture
 
 from adaptsym import binary, ising
 from adaptsym.models import count_weights
@@ -282,6 +283,41 @@ class PolarityMixture:
     def weights(self) -> np.ndarray:
         """The polarities' shares of the configurations, normalised."""
         return np.array(self.shares) / sum(self.shares)
+
+
+@dataclass(frozen=True)
+class Bimodality:
+    """ΔBIC = BIC(one Gaussian) - BIC(two-Gaussian mixture) of a 1-D sample (positive favours two modes) and its
+    p-value under a single Gaussian, by parametric bootstrap with ``n_bootstrap`` samples."""
+
+    delta_bic: float
+    p_value: float
+    n_bootstrap: int
+
+
+def _delta_bic(x: np.ndarray, seed: int) -> float:
+    x = x.reshape(-1, 1)
+    one, two = (GaussianMixture(k, random_state=seed).fit(x) for k in (1, 2))
+    return float(one.bic(x) - two.bic(x))
+
+
+def bimodality(x, n_bootstrap: int = 200, seed: int = 0) -> Bimodality:
+    """A test of two modes that can fail: ΔBIC of a two- against a one-component Gaussian mixture (scikit-learn),
+    its p-value the share of Gaussian samples of the same size, mean and spread whose ΔBIC reaches the observed."""
+    x = np.asarray(x, dtype=np.float64)
+    observed = _delta_bic(x, seed)
+    rng = np.random.default_rng(seed)
+    null = [_delta_bic(rng.normal(x.mean(), x.std(), x.size), seed) for _ in range(n_bootstrap)]
+    return Bimodality(observed, (1 + sum(d >= observed for d in null)) / (1 + n_bootstrap), n_bootstrap)
+
+
+BIMODAL_LEVEL = 0.01
+"""A sample is called bimodal when :func:`bimodality`'s p-value is below this level."""
+
+
+def is_bimodal(test: Bimodality) -> bool:
+    """Verdict: the bootstrap p-value of ΔBIC is below :data:`BIMODAL_LEVEL`."""
+    return test.p_value < BIMODAL_LEVEL
 
 
 def polarity_mixture(model: RegionModel, options: FitOptions) -> PolarityMixture | None:

@@ -158,3 +158,18 @@ def test_chapter_seven_figures_draw_the_numbers_they_are_given():
     assert list(fig.axes[0].lines[0].get_xdata()) == [-1.25, -1.25]
     assert fig.axes[0].get_title() == "Fig. 3c, under, RB"
     plt.close(fig)
+
+
+def test_published_data_figure_draws_the_modes_the_projections_and_the_fit():
+    from adaptsym import plotting
+    from adaptsym.zou_huang import PublishedRegion
+
+    m, C = np.zeros(2), np.eye(2)
+    region = PublishedRegion("under-para", "LB", (m, C), (m, C), (4.0, np.array([1.0, 0.0])), 2.0, 0.05, 0.06,
+                             True, -1.0)
+    fig = plotting.published_data_figure({("under-para", "LB"): region}, np.array([-2.0, 2.0]), ("under-para", "LB"))
+    modes, projection, fit = fig.axes
+    assert [p.get_height() for p in modes.patches] == [2.0]  # λ₁ / noise edge
+    assert modes.get_xticklabels()[0].get_text() == "under LB"
+    assert projection.patches and "RMSE 0.050" in fit.get_title()
+    plt.close(fig)

@@ -219,3 +219,12 @@ def test_trained_scenarios_keep_a_quantile_of_their_draws_and_map_them(tiny_task
     assert found.learned_projection.shape == (4,) and 0.3 < found.hamming_initial < 0.7
     mean_field, flipped = ws.flip_accuracies(ensembles["under"], tiny_task.x_test, tiny_task.y_test)
     assert 0 <= mean_field <= 1 and 0 <= flipped <= 1
+
+
+def test_bimodality_tells_two_modes_from_one():
+    rng = np.random.default_rng(5)
+    two = np.concatenate([rng.normal(-3, 1, 50), rng.normal(3, 1, 50)])
+    found = ws.bimodality(two, n_bootstrap=100, seed=0)
+    assert found.delta_bic > 10 and found.p_value == pytest.approx(1 / 101) and ws.is_bimodal(found)
+    one = ws.bimodality(rng.normal(0, 1, 100), n_bootstrap=100, seed=0)
+    assert one.delta_bic < 0 and one.p_value > 0.05 and not ws.is_bimodal(one)
