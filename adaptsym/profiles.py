@@ -174,6 +174,7 @@ def _ising_parameters() -> dict[str, dict[str, Any]]:
         "dd_batch_size": 100,
         "dd_networks": 4,
         "dd_lr_real": 0.01,
+        "split_bootstrap": 200,  # Gaussian resamples of the bimodality test that decides a split into polarities
         "zh_data": None,  # Zou & Huang's published data folder (None: $ADAPTSYM_ZH_DATA or ../shared/zou-huang)
         "zh_scenarios": ["under-para", "over-para", "shallow", "fashion"],
         "zh_bp_max_iter": 1000,
@@ -188,7 +189,8 @@ def _ising_parameters() -> dict[str, dict[str, Any]]:
                  mc_samples=400, mc_chains=20, mc_burn_in=50, mc_thin=2, n_triplets=500, error_batches=4,
                  convergence_sizes=[2, 4, 8], convergence_repeats=2, tsne_points=16, depth_widths=[2, 15],
                  depth_n_train=1000, depth_epochs=1, depth_networks=2, dd_widths=[2, 8], dd_n_train=200,
-                 dd_epochs=5, dd_networks=2, zh_scenarios=["under-para"], zh_bp_max_iter=300, zh_bootstrap=100)
+                 dd_epochs=5, dd_networks=2, split_bootstrap=100, zh_scenarios=["under-para"], zh_bp_max_iter=300,
+                 zh_bootstrap=100)
     # paper: 20000 networks x 125 draws, of which threshold_quantile = 0.2 drops a fifth: 2e6 configurations
     paper = dict(quick, dataset="mnist", n_test=None, n_networks=20000, epochs={"under": 20, "over": 600, "shallow": 20},
                  draws_per_network=125, fit_regions=["LB", "ITR", "RB", "FULL"], fit_steps=500, bp_max_iter=1000,

@@ -228,3 +228,12 @@ def test_bimodality_tells_two_modes_from_one():
     assert found.delta_bic > 10 and found.p_value == pytest.approx(1 / 101) and ws.is_bimodal(found)
     one = ws.bimodality(rng.normal(0, 1, 100), n_bootstrap=100, seed=0)
     assert one.delta_bic < 0 and one.p_value > 0.05 and not ws.is_bimodal(one)
+
+
+def test_a_region_is_split_only_when_its_networks_are_bimodal_along_the_mode():
+    two = ws.region_model("under", planted(), "LB", OPTIONS, n_repeats=3, seed=0)
+    test = ws.polarity_test(two, n_bootstrap=100, seed=0)
+    assert ws.is_bimodal(test) and "two polarities: split" in ws.split_reason(two, test)
+    flat = ws.region_model("under", planted(polarities=False), "LB", OPTIONS, n_repeats=3, seed=0)
+    assert ws.polarity_test(flat, n_bootstrap=100, seed=0) is None
+    assert "no collective mode" in ws.split_reason(flat, None)
