@@ -176,7 +176,7 @@ def test_hessian_entries_of_a_cnn_by_autodiff(small_cnn):
     assert reference.abs().max() > 0 and close(entries, reference)
     with pytest.raises(ValueError, match="bias-free ReLU MLP"):
         hessian.hessian_entries(model, x, y, pairs, method="mlp", progress=False)
-    with pytest.raises(ValueError, match=r"\('auto', 'mlp', 'autodiff'\)"):
+    with pytest.raises(ValueError, match="valid methods: auto, mlp, autodiff"):
         hessian.hessian_entries(model, x, y, pairs, method="dense", progress=False)
 
 
