@@ -39,7 +39,7 @@ import torch
 import torch.nn.functional as F
 
 from adaptsym.checks import check_choice
-from adaptsym.device import resolve_device
+from adaptsym.device import as_generator, resolve_device
 from adaptsym.models import count_weights
 from adaptsym.progress import progress_bar
 
@@ -174,11 +174,6 @@ def binary_accuracy(weights: Sequence[torch.Tensor], x: torch.Tensor, y: torch.T
     return torch.cat(correct).reshape(batch)
 
 
-def _generator(generator: torch.Generator | int) -> torch.Generator:
-    """A CPU ``torch.Generator``: ``generator`` itself, or a new one seeded by the int given."""
-    return generator if isinstance(generator, torch.Generator) else torch.Generator().manual_seed(int(generator))
-
-
 def sample_weights(theta: Sequence[torch.Tensor], n_samples: int,
                    generator: torch.Generator | int) -> list[torch.Tensor]:
     """Draw ``n_samples`` deterministic binary networks from the fields (eq. 1, end of appendix A).
@@ -190,7 +185,7 @@ def sample_weights(theta: Sequence[torch.Tensor], n_samples: int,
     """
     if n_samples < 1:
         raise ValueError(f"n_samples must be positive, got {n_samples}")
-    generator = _generator(generator)
+    generator = as_generator(generator)
     draws = []
     for fields in theta:
         p = torch.sigmoid(fields.detach().cpu().to(torch.float64))

@@ -18,7 +18,6 @@ e = [<H>]/n = -(beta/2)(1 - [<q^2>]), and the two sides approach each other from
 
 from __future__ import annotations
 
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -26,7 +25,7 @@ import numpy as np
 import torch
 from scipy import stats
 
-from adaptsym.device import resolve_device
+from adaptsym.device import one_cpu_thread, resolve_device
 from adaptsym.progress import progress_bar
 
 MAX_EXACT_SPINS = 16
@@ -199,7 +198,7 @@ def parallel_tempering(J: torch.Tensor, temperatures: Sequence[float], sweeps: i
     accepted = torch.zeros(n_samples, len(temperatures) - 1, dtype=torch.float64, device=device)
     attempts = np.array([(sweeps + 1 - t % 2) // 2 for t in range(len(temperatures) - 1)])  # of pair (t, t+1)
     record = 0
-    with _one_thread(device):
+    with one_cpu_thread(device):
         for sweep in progress_bar(range(1, sweeps + 1), desc="parallel tempering", disable=not progress):
             metropolis_sweep(sigma, field, rows, temperature, generator)
             energy = -0.5 * (sigma * field).sum(0)                                      # (S, T, R)
@@ -213,20 +212,6 @@ def parallel_tempering(J: torch.Tensor, temperatures: Sequence[float], sweeps: i
                         overlap_series.permute(1, 2, 3, 0).cpu().numpy(), torch.stack((a, b), 1).cpu().numpy(),
                         np.divide(accepted.cpu().numpy(), attempts * replicas, out=np.full(accepted.shape, np.nan),
                                   where=attempts > 0))
-
-
-@contextmanager
-def _one_thread(device: torch.device):
-    """Run torch on one CPU thread: every operation of the Monte Carlo is small (n x chains), and handing it to
-    several threads costs more than it saves (measured: a flip at n = 256, 160 chains took 2.4 ms on 2 threads
-    of a busy 2-core machine, 0.08 ms on one)."""
-    threads = torch.get_num_threads()
-    if device.type == "cpu":
-        torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
 
 
 def metropolis_sweep(sigma: torch.Tensor, field: torch.Tensor, rows: torch.Tensor, temperature: torch.Tensor,

@@ -3,6 +3,7 @@
 import pytest
 import torch
 
+from adaptsym.device import one_cpu_thread
 from adaptsym.models import hinge_loss, relu_mlp
 
 
@@ -15,10 +16,8 @@ def teacher_labels(x: torch.Tensor, seed: int) -> torch.Tensor:
 @pytest.fixture(scope="module")
 def one_thread():
     """One torch thread for a module of tiny networks: a second thread only adds contention on a shared machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+    with one_cpu_thread():
+        yield
 
 
 @pytest.fixture
