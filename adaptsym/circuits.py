@@ -17,7 +17,11 @@ dimension for the output i_L when d_out > 1. Differentiating a circuit by one of
 that weight by 1 (the circuit is linear in each weight); the sums of such first- and second-order
 perturbations are the gradient and Hessian entries of the output (Li eqs. 16, 18-19), with gates held
 at their ReLU values. Li's Omega of eq. 16 also carries the loss derivative L'(.) at the top; here the
-perturbations are those of T itself (for the hinge risk, multiply by -y on margin-violating examples).
+perturbations are those of T itself, and ``risk_gradient_by_circuits`` multiplies them by L'(yT) y (-y on the
+margin-violating examples, 0 elsewhere) to give the gradient of the hinge risk (eqs. 12-13).
+
+How much the circuits of an input cancel in their sum (``cancellation``) is computed exactly without enumerating
+them: sums of |Psi| and Psi^2 over all paths factorise like the forward pass.
 """
 
 import copy
@@ -29,9 +33,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from adaptsym.device import resolve_device
-from adaptsym.hessian import output_gradient, output_hessian, weights_in_order
-from adaptsym.models import hinge_loss, mlp_linears
+from adaptsym.checks import check_choice
+from adaptsym.device import as_generator, one_cpu_thread, resolve_device
+from adaptsym.hessian import output_gradient, output_hessian, risk_gradient, weights_in_order
+from adaptsym.models import hinge_loss, mlp_linears, relu_mlp, relu_pre_activations, scores
 from adaptsym.progress import progress_bar
 
 MAX_PATHS = 20_000_000
@@ -149,8 +154,7 @@ def sample_circuits(
     weights of dT/dw (k = 1), or of the sum over weight pairs in distinct layers of d2T/dw dw' (k = 2). Works
     for 10^20 paths and more.
     """
-    if isinstance(generator, int):
-        generator = torch.Generator().manual_seed(generator)
+    generator = as_generator(generator)
     if n < 1:
         raise ValueError(f"n must be a positive number of circuits to sample; got {n}")
     x, factors = _gated_layers(model, x)
@@ -204,31 +208,59 @@ def circuit_identity_holds(error: float, tol: float = 1e-12) -> bool:
 
 @dataclass(frozen=True)
 class CircuitAssembly:
-    """One input's basis circuits (Li Fig. 2): a network's weights (PyTorch (out, in) order), its ReLU gates on the
-    input (0/1 per hidden layer), the value of every circuit, the path ``(i_0, ..., i_{L-1})`` of the largest
-    ``|Ψ|`` and the output ``T(x)``."""
+    """One labelled input's circuits and its feedback-control loop (Li Fig. 2 and its caption, eqs. 10-13, 16).
+
+    A network's weights (PyTorch (out, in) order), its ReLU gates on the input (0/1 per hidden layer), the value of
+    every circuit, the path ``(i_0, ..., i_{L-1})`` of the largest ``|Ψ|`` and the output ``T(x)`` (the assembly:
+    the sum of all circuits into the output gate).  The perturbation: the weight ``weight = (layer, i, j)`` on that
+    path differentiated out of it, ``perturbation`` the resulting first-order perturbation Ω of the highlighted
+    circuit, ``gradient`` the sum of all ``n_perturbations`` perturbations through that weight, ∂T/∂w (eq. 16).
+    The feedback: the label ``label`` y, compared with T(x) through the hinge loss (eq. 12)."""
 
     weights: list[torch.Tensor]
     gates: list[torch.Tensor]
     values: torch.Tensor
     path: tuple[int, ...]
     output: float
+    label: float
+    weight: Weight
+    perturbation: float
+    gradient: float
+    n_perturbations: int
 
     @property
     def largest(self) -> float:
         """Value of the circuit along ``path``."""
         return self.values.reshape(tuple(w.shape[1] for w in self.weights))[self.path].item()
 
+    @property
+    def loss_derivative(self) -> float:
+        """L'(yT(x)) of the hinge loss (:func:`hinge_derivative`): -1 on a margin violation, else 0."""
+        return float(hinge_derivative(torch.tensor(self.label * self.output)))
 
-def circuit_assembly(model: nn.Sequential, x: torch.Tensor) -> CircuitAssembly:
-    """The circuits of a one-output network at one input ``x`` (d_in,), for Fig. 2."""
+    @property
+    def risk_gradient(self) -> float:
+        """This example's feedback to the weight: ∂L/∂w = L'(yT) y Σ Ω (eqs. 13, 16)."""
+        return self.loss_derivative * self.label * self.gradient
+
+
+def circuit_assembly(model: nn.Sequential, x: torch.Tensor, y: float) -> CircuitAssembly:
+    """The circuits of a one-output network at one input ``x`` (d_in,) with label ``y`` (±1), for Fig. 2: the
+    largest circuit, and its perturbation by its weight in layer ``(L + 1) // 2`` (:func:`first_order_circuits`)."""
     values = enumerate_circuits(model, x)
+    widths = layer_widths(model)[:-1]
     largest = int(values.abs().argmax())
-    path = tuple(int(i) for i in np.unravel_index(largest, layer_widths(model)[:-1]))
+    path = tuple(int(i) for i in np.unravel_index(largest, widths))
     with torch.no_grad():
         output = model(x[None]).item()
     gates = [gate for _, gate in _gated_layers(model, x)[1][:-1]]
-    return CircuitAssembly([linear.weight.detach() for linear in mlp_linears(model)], gates, values, path, output)
+    layer = (len(widths) + 1) // 2
+    weight = (layer, path[layer - 1], (path + (0,))[layer])
+    omegas = first_order_circuits(model, x, *weight)
+    free = [axis for axis in range(len(widths)) if axis not in (layer - 1, layer)]
+    omega = omegas.reshape([widths[axis] for axis in free])[tuple(path[axis] for axis in free)].item()
+    return CircuitAssembly([linear.weight.detach() for linear in mlp_linears(model)], gates, values, path, output,
+                           float(y), weight, omega, omegas.sum().item(), omegas.numel())
 
 
 def relative_path_sum_error(model: nn.Sequential, x: torch.Tensor, output: float) -> float:
@@ -259,6 +291,7 @@ class CircuitIdentityErrors:
         return self.same_layer == 0.0
 
 
+@one_cpu_thread()
 def circuit_identity_errors(model: nn.Sequential, inputs: torch.Tensor,
                             pairs: Sequence[tuple[int, int]]) -> CircuitIdentityErrors:
     """Path sums, first- and second-order circuit sums against the forward pass and autograd at every input.
@@ -269,15 +302,16 @@ def circuit_identity_errors(model: nn.Sequential, inputs: torch.Tensor,
     weights = list(weights_in_order(layer_widths(model)))
     layer_of = torch.tensor([w[0] for w, _ in weights])
     same_layer = layer_of[:, None] == layer_of[None, :]
-    path_sum, gradient, second, within = [], [], [], [0.0]
+    path_sum, gradient, second, within = [], [], [0.0], [0.0]
     for x in inputs:
         path_sum.append(relative_path_sum_error(model, x, model(x[None]).item()))
-        first = torch.stack([first_order_circuits(model, x, *w).sum() for w, _ in weights])
-        gradient.append((first - output_gradient(model, x)).abs().max().item())
+        first = perturbation_sums(model, x, [[w] for w, _ in weights])
+        gradient.append((first - output_gradient(model, x)[[i for _, i in weights]]).abs().max().item())
         hessian = output_hessian(model, x)
-        for a, b in pairs:
-            (wa, ia), (wb, ib) = weights[a], weights[b]
-            second.append(abs(second_order_circuits(model, x, wa, wb).sum().item() - hessian[ia, ib].item()))
+        if pairs:
+            sums = perturbation_sums(model, x, [[weights[a][0], weights[b][0]] for a, b in pairs])
+            rows, columns = ([weights[k][1] for k in ks] for ks in zip(*pairs))
+            second.append((sums - hessian[rows, columns]).abs().max().item())
         within.append(hessian[same_layer].abs().max().item())
     return CircuitIdentityErrors(max(path_sum), max(gradient), max(second), max(within))
 
@@ -335,6 +369,7 @@ class FeedbackLoop:
         return self.mean_margin[-1] > self.mean_margin[0]
 
 
+@one_cpu_thread()
 def feedback_loop(run, epochs: Sequence[int], X: torch.Tensor, Y: torch.Tensor, bins: int = 20) -> FeedbackLoop:
     """The signed circuits of a training run (an :class:`adaptsym.train.Run` with snapshots at ``epochs``) on the
     examples ``(X, Y)``, summarised per snapshot as in :class:`FeedbackLoop`."""
@@ -347,6 +382,85 @@ def feedback_loop(run, epochs: Sequence[int], X: torch.Tensor, Y: torch.Tensor, 
         [(v.mean() / v.std()).item() for v in open_values], [(v > 0).mean() for v in open_values],
         [(s != 0).float().mean().item() for s in signed],
         np.array([np.histogram(v, edges)[0] / v.size - 1 / bins for v in open_values[1:]]))
+
+
+def hinge_derivative(margins: torch.Tensor) -> torch.Tensor:
+    """L'(m) of the hinge loss L(m) = max(0, 1 - m) at margins m = yT(x) (eq. 12): -1 where m < 1, else 0.
+
+    Only the margin violations (m < 1) feed back; Li calls them the informational perturbations (§I, §II.5.2).
+    The kink m = 1 (measure zero) gets 0.
+    """
+    margins = torch.as_tensor(margins)
+    return torch.where(margins < 1, -1.0, 0.0).to(margins.dtype)
+
+
+def margins(model: nn.Sequential, X: torch.Tensor, Y: torch.Tensor) -> torch.Tensor:
+    """The margins yT(x) of a one-output network on the examples ``(X, Y)``, shape (m,), on the CPU."""
+    weight = mlp_linears(model)[0].weight
+    with torch.no_grad():
+        return (Y.to(weight) * scores(model(X.to(weight)))).cpu()
+
+
+@one_cpu_thread()
+def risk_gradient_by_circuits(model: nn.Sequential, X: torch.Tensor, Y: torch.Tensor) -> torch.Tensor:
+    """∇_w R of the hinge risk (eq. 12) as circuit sums: E_x[L'(yT(x)) y Σ_i Ω_i(x)] (Li eqs. 13, 15-16).
+
+    Li's first-order perturbation Ω of eq. 16 carries the loss derivative L' at the top; here L'(yT) y multiplies
+    the perturbations of T (:func:`first_order_circuits`), and examples with L' = 0 contribute nothing.  A flat
+    vector over the weights in the order of :func:`adaptsym.hessian.flat_weights`.
+    """
+    weights = list(weights_in_order(layer_widths(model)))
+    order = torch.tensor([index for _, index in weights])
+    gradient = torch.zeros(len(weights), dtype=X.dtype)
+    for x, y, slope in zip(X, Y, hinge_derivative(margins(model, X, Y))):
+        if slope != 0:
+            gradient[order] += slope * y * perturbation_sums(model, x, [[weight] for weight, _ in weights])
+    return gradient / len(X)
+
+
+@dataclass(frozen=True)
+class RiskGradientCheck:
+    """The risk gradient in circuit form (:func:`risk_gradient_by_circuits`) against autograd of the hinge risk:
+    the largest absolute difference, the largest |∂R/∂w|, and how many of the examples violate the margin."""
+
+    error: float
+    scale: float
+    n_examples: int
+    n_violations: int
+
+
+def risk_gradient_check(model: nn.Sequential, X: torch.Tensor, Y: torch.Tensor) -> RiskGradientCheck:
+    """Compare :func:`risk_gradient_by_circuits` with :func:`adaptsym.hessian.risk_gradient` (autograd, eq. 13)."""
+    reference = risk_gradient(model, X, Y)
+    circuit_form = risk_gradient_by_circuits(model, X, Y)
+    return RiskGradientCheck((circuit_form - reference).abs().max().item(), reference.abs().max().item(), len(X),
+                             int((margins(model, X, Y) < 1).sum()))
+
+
+@dataclass(frozen=True)
+class InformationalPerturbations:
+    """The examples whose loss derivative is non-zero (margin yT < 1: Li's informational perturbations) at the
+    snapshots ``epochs`` of a training run: the hinge risk, the fraction of violating examples and all margins."""
+
+    epochs: list[int]
+    risk: list[float]
+    fraction: list[float]
+    margins: list[np.ndarray]
+
+    def falls_with_risk(self) -> bool:
+        """Verdict: while the risk falls (last below first), the fraction of margin violations never rises from one
+        snapshot to the next and ends below where it started."""
+        steps = np.diff(self.fraction)
+        return self.risk[-1] < self.risk[0] and bool(np.all(steps <= 0)) and self.fraction[-1] < self.fraction[0]
+
+
+@one_cpu_thread()
+def informational_perturbations(run, epochs: Sequence[int], X: torch.Tensor,
+                                Y: torch.Tensor) -> InformationalPerturbations:
+    """:class:`InformationalPerturbations` of a training run (:class:`adaptsym.train.Run`) on ``(X, Y)``."""
+    found = [margins(run.model(epoch), X, Y) for epoch in epochs]
+    return InformationalPerturbations(list(epochs), [torch.clamp(1 - m, min=0).mean().item() for m in found],
+                                      [(m < 1).double().mean().item() for m in found], [m.numpy() for m in found])
 
 
 @dataclass(frozen=True)
@@ -370,6 +484,16 @@ class PathSumEstimate:
         """Verdict: the estimate lies within ``max_z`` standard errors of the exact output."""
         return abs(self.z_score) < max_z
 
+    def can_detect_bias(self, max_z: float = 4.0) -> bool:
+        """Whether :meth:`unbiased` could fail: an estimator biased by as much as ``|T(x)|`` itself would lie
+        beyond ``max_z`` standard errors, i.e. ``max_z`` standard errors are below ``|T(x)|``."""
+        return max_z * self.standard_error < abs(self.exact)
+
+    def unbiasedness(self, max_z: float = 4.0) -> bool | None:
+        """Verdict on unbiasedness: :meth:`unbiased` where :meth:`can_detect_bias`, else None (inconclusive: with a
+        standard error many times ``|T(x)|`` the z-test passes any estimate of the right order of magnitude)."""
+        return self.unbiased(max_z) if self.can_detect_bias(max_z) else None
+
 
 def estimate_path_sum(model: nn.Sequential, x: torch.Tensor, n: int,
                       generator: torch.Generator | int) -> PathSumEstimate:
@@ -380,6 +504,150 @@ def estimate_path_sum(model: nn.Sequential, x: torch.Tensor, n: int,
         exact = model(x[None]).item()
     return PathSumEstimate(n_paths, n, estimate.item(), values.std().item() / np.sqrt(n) * n_paths, exact,
                            (values != 0).float().mean().item())
+
+
+@dataclass(frozen=True)
+class Cancellation:
+    """How the circuits of each of several inputs cancel in their sum (§3.4), from :func:`cancellation`.
+
+    Per input: the output T(x) = Σ_i Ψ_i, the absolute sum Σ_i |Ψ_i|, the square sum Σ_i Ψ_i² and the number of
+    open circuits (every gate on the path open).  If T were a sum of N independent random-sign terms of one size,
+    Σ|Ψ| / |ΣΨ| would grow like √N; with unequal sizes the count that matters is the effective number
+    (Σ|Ψ|)² / ΣΨ² ≤ N, and T / √(ΣΨ²) would be of order one (standard normal for many terms).
+    """
+
+    output: np.ndarray
+    absolute_sum: np.ndarray
+    square_sum: np.ndarray
+    n_open: np.ndarray
+
+    @property
+    def ratio(self) -> np.ndarray:
+        """The cancellation ratio Σ|Ψ| / |ΣΨ| per input (inf where T(x) = 0)."""
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return self.absolute_sum / np.abs(self.output)
+
+    @property
+    def effective_count(self) -> np.ndarray:
+        """(Σ|Ψ|)² / ΣΨ²: the number of equal-size terms with the same absolute and square sums (nan if none open)."""
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return self.absolute_sum ** 2 / self.square_sum
+
+    @property
+    def normalised_output(self) -> np.ndarray:
+        """T(x) / √(ΣΨ²): of order one, with mean square 1, if the circuits add up like independent random signs."""
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return self.output / np.sqrt(self.square_sum)
+
+    def sampling_standard_error(self, n_paths: int, n: int) -> np.ndarray:
+        """Standard error of T(x) estimated from ``n`` of all ``n_paths`` circuits drawn uniformly
+        (:func:`sample_circuits`): √((N ΣΨ² − T²) / n), N = ``n_paths``."""
+        return np.sqrt((float(n_paths) * self.square_sum - self.output ** 2) / n)
+
+
+def cancellation(model: nn.Sequential, X: torch.Tensor) -> Cancellation:
+    """:class:`Cancellation` of a one-output network on the inputs ``X`` (m, d_in), exactly and without enumerating.
+
+    A circuit's absolute value (square) is the product of the absolute values (squares) of its factors (eq. 11), so
+    the sums over all paths factorise like the forward pass: Σ|Ψ| = |x|ᵀ|W¹|H¹ ⋯ |W^L| and ΣΨ² = (x²)ᵀ(W¹)²H¹ ⋯
+    (W^L)², with the gates H^l of the real forward pass; the open circuits number d_in Π_l (open gates of layer l).
+    Exact for any number of paths (10^20 and more), in the model's dtype.
+    """
+    linears = mlp_linears(model)
+    X = torch.as_tensor(X, dtype=linears[0].weight.dtype, device=linears[0].weight.device)
+    values, magnitudes, squares = X, X.abs(), X ** 2
+    n_open = torch.full((len(X),), float(X.shape[1]), dtype=torch.float64)
+    with torch.no_grad():
+        for layer in linears:
+            weight = layer.weight.T
+            values = values @ weight
+            gate = (values > 0).to(X.dtype) if layer is not linears[-1] else torch.ones_like(values)
+            values, magnitudes, squares = values * gate, magnitudes @ weight.abs() * gate, squares @ weight ** 2 * gate
+            n_open *= gate.sum(1).double() if layer is not linears[-1] else 1
+    return Cancellation(*(t.squeeze(-1).double().cpu().numpy() for t in (values, magnitudes, squares)),
+                        n_open.cpu().numpy())
+
+
+def enumerated_cancellation(model: nn.Sequential, X: torch.Tensor) -> Cancellation:
+    """:class:`Cancellation` by enumerating every circuit (:func:`enumerate_circuits`): the reference for
+    :func:`cancellation` on networks small enough to enumerate (open circuits counted as Ψ ≠ 0)."""
+    values = [enumerate_circuits(model, x) for x in X]
+    return Cancellation(*(np.array([f(v) for v in values]) for f in (
+        lambda v: v.sum().item(), lambda v: v.abs().sum().item(), lambda v: (v ** 2).sum().item(),
+        lambda v: float((v != 0).sum()))))
+
+
+def cancellation_difference(model: nn.Sequential, X: torch.Tensor) -> float:
+    """Largest relative difference between :func:`cancellation` and :func:`enumerated_cancellation` over the
+    inputs and the four quantities (output, absolute sum, square sum, open count)."""
+    fast, slow = cancellation(model, X), enumerated_cancellation(model, X)
+    return max(float(np.max(np.abs(getattr(fast, f) - getattr(slow, f)) / np.maximum(1.0, np.abs(getattr(slow, f)))))
+               for f in ("output", "absolute_sum", "square_sum", "n_open"))
+
+
+@dataclass(frozen=True)
+class CancellationScaling:
+    """:class:`Cancellation` over random networks (He initialisation, :func:`adaptsym.models.relu_mlp`) of every
+    depth (number of weight layers) in ``depths`` and hidden width in ``widths``: arrays of shape
+    (depths, widths, networks, inputs) of log Σ|Ψ|/|ΣΨ|, log(open circuits), log(effective count) and T/√ΣΨ²
+    (nan where no circuit is open)."""
+
+    depths: list[int]
+    widths: list[int]
+    log_ratio: np.ndarray
+    log_open: np.ndarray
+    log_effective: np.ndarray
+    normalised_output: np.ndarray
+
+    def cell_means(self, against: str = "open") -> tuple[np.ndarray, np.ndarray]:
+        """Per (depth, width): the mean over networks and inputs of log(count) (``against`` "open" or
+        "effective") and of log(ratio), each of shape (depths, widths)."""
+        counts = self.log_open if against == "open" else self.log_effective
+        return np.nanmean(counts, axis=(2, 3)), np.nanmean(self.log_ratio, axis=(2, 3))
+
+    def exponent(self, against: str = "open", n_boot: int = 200, seed: int = 0) -> tuple[float, float]:
+        """The exponent α of Σ|Ψ|/|ΣΨ| ∝ count^α: the least-squares slope of the cells' mean log ratio on their
+        mean log count (:meth:`cell_means`), and its standard error from resampling each cell's networks."""
+        check_choice(against, ("open", "effective"), "count")
+        counts = self.log_open if against == "open" else self.log_effective
+        slope = np.polyfit(*(a.ravel() for a in self.cell_means(against)), 1)[0]
+        rng = np.random.default_rng(seed)
+        n_networks = counts.shape[2]
+        boot = []
+        for _ in range(n_boot):
+            pick = rng.integers(0, n_networks, counts.shape[:3])[..., None]
+            means = [np.nanmean(np.take_along_axis(a, pick, axis=2), axis=(2, 3)) for a in (counts, self.log_ratio)]
+            boot.append(np.polyfit(*(m.ravel() for m in means), 1)[0])
+        return float(slope), float(np.std(boot))
+
+    def grows_like_sqrt(self, against: str = "open", max_error: float = 0.025) -> bool | None:
+        """Verdict: α is within two standard errors of 1/2 (random-sign sum); None (inconclusive) if two standard
+        errors exceed ``max_error``, too wide to tell 1/2 from a nearby exponent."""
+        alpha, error = self.exponent(against)
+        return abs(alpha - 0.5) < 2 * error if 2 * error <= max_error else None
+
+
+@one_cpu_thread()
+def cancellation_scaling(d_in: int, depths: Sequence[int], widths: Sequence[int], n_networks: int, X: torch.Tensor,
+                         seed: int = 0) -> CancellationScaling:
+    """:class:`CancellationScaling` of ``n_networks`` float64 networks ``[d_in, width, ..., width, 1]`` per cell on
+    the inputs ``X``; network k of cell (depth, width) is seeded by (seed, depth, width, k)."""
+    shape = (len(depths), len(widths), n_networks, len(X))
+    arrays = {name: np.full(shape, np.nan) for name in ("ratio", "open", "effective", "normalised")}
+    for a, depth in enumerate(depths):
+        for b, width in enumerate(widths):
+            for k in range(n_networks):
+                network_seed = int(np.random.SeedSequence([seed, depth, width, k]).generate_state(1)[0])
+                model = relu_mlp([d_in] + [width] * (depth - 1) + [1], seed=network_seed, dtype=torch.float64,
+                                 device="cpu")
+                found = cancellation(model, X)
+                is_open = found.n_open > 0
+                for name, values in (("ratio", found.ratio), ("open", found.n_open),
+                                     ("effective", found.effective_count), ("normalised", found.normalised_output)):
+                    arrays[name][a, b, k] = np.where(is_open, values, np.nan)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return CancellationScaling(list(depths), list(widths), np.log(arrays["ratio"]), np.log(arrays["open"]),
+                                   np.log(arrays["effective"]), arrays["normalised"])
 
 
 def unroll_conv(
@@ -470,16 +738,10 @@ def _gated_layers(
     x = torch.as_tensor(x, dtype=weight.dtype, device=weight.device)
     if x.shape != (linears[0].in_features,):
         raise ValueError(f"x must be one input of shape ({linears[0].in_features},); got {tuple(x.shape)}")
-    factors = []
-    activation = x
     with torch.no_grad():
-        for layer in linears:
-            preactivation = layer(activation)
-            last = layer is linears[-1]
-            gate = torch.ones_like(preactivation) if last else (preactivation > 0).to(x.dtype)
-            factors.append((layer.weight.detach().T, gate))
-            activation = preactivation * gate
-    return x, factors
+        gates = [(z[0] > 0).to(x.dtype) for z in relu_pre_activations(model, x[None])]
+    gates.append(torch.ones(linears[-1].out_features, dtype=x.dtype, device=x.device))
+    return x, [(layer.weight.detach().T, gate) for layer, gate in zip(linears, gates)]
 
 
 def _perturbed_circuits(
@@ -492,7 +754,22 @@ def _perturbed_circuits(
     drops; the output axis stays whole). Pins that disagree, or two weights in one layer (no path uses
     two weights of a layer), leave an empty axis, hence no circuits.
     """
+    return _perturbed_from_factors(*_gated_layers(model, x), weights, max_paths)
+
+
+def perturbation_sums(model: nn.Sequential, x: torch.Tensor, weight_sets: Sequence[Sequence[Weight]],
+                      max_paths: int = MAX_PATHS) -> torch.Tensor:
+    """For each list of weights in ``weight_sets``, the sum of the circuits through them all with them all
+    differentiated out (one weight: ∂T/∂w, eq. 16; two: ∂²T/∂w∂w', eq. 19), with the gates of ``x`` computed
+    once.  Shape (len(weight_sets),) for one output."""
     x, factors = _gated_layers(model, x)
+    return torch.stack([_perturbed_from_factors(x, factors, list(weights), max_paths).sum(-1)
+                        for weights in weight_sets])
+
+
+def _perturbed_from_factors(x: torch.Tensor, factors: list[tuple[torch.Tensor, torch.Tensor]],
+                            weights: list[Weight], max_paths: int) -> torch.Tensor:
+    """:func:`_perturbed_circuits` given the input and the gated layers of :func:`_gated_layers`."""
     widths = [x.shape[0]] + [weight.shape[1] for weight, _ in factors]
     matrices = [weight * gate for weight, gate in factors]
     pins: list[list[int] | None] = [None] * len(widths)

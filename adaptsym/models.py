@@ -171,6 +171,15 @@ def margins(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     return y * t
 
 
+def relu_pre_activations(model: nn.Sequential, x: torch.Tensor) -> list[torch.Tensor]:
+    """Pre-activations (one tensor (inputs, units) per layer) ``z_l`` of every gate layer l = 1..L-1 along the deterministic ReLU forward pass."""
+    zs, activation = [], x
+    for linear in mlp_linears(model)[:-1]:
+        zs.append(linear(activation))
+        activation = torch.relu(zs[-1])
+    return zs
+
+
 def count_weights(widths: Sequence[int]) -> int:
     """Number of weights of a bias-free MLP with ``widths`` [n_0, ..., n_L]: Σ_l n_{l-1} n_l (675 for Zou & Huang's
     20-15-15-10; Li's hierarchical multipliers of eq. 4 are the same count)."""

@@ -163,15 +163,14 @@ def assembly_figure(grid, mu: float):
     return fig
 
 def circuit_diagram(ax, weights: list, gates: list, path: tuple[int, ...], circuit_value: float,
-                    output_value: float) -> None:
+                    output_value: float) -> list:
     """Li Fig. 2 for a small bias-free ReLU MLP: neurons, weights, one highlighted basis circuit, the assembly.
 
     ``weights[l]`` is layer l+1's matrix in PyTorch (out, in) order, ``gates[l]`` the 0/1 ReLU gates of hidden
     layer l+1, ``path = (i_0, ..., i_{L-1})`` the highlighted circuit (it ends at output 0).  Edge width
-    follows |w| and colour its sign; closed gates are drawn hollow.
+    follows |w| and colour its sign; closed gates are drawn hollow, the inputs red and the output blue (as in Li's
+    figure).  Returns the node heights per layer, for overlays (:func:`basis_circuit_figure`).
     """
-    import numpy as np
-
     widths = [weights[0].shape[1]] + [w.shape[0] for w in weights]
     ys = [np.linspace(-(n - 1) / 2, (n - 1) / 2, n) for n in widths]
     scale = max(float(abs(w).max()) for w in weights)
@@ -186,15 +185,27 @@ def circuit_diagram(ax, weights: list, gates: list, path: tuple[int, ...], circu
                 color="tab:green", lw=4, zorder=2)
     for layer, n in enumerate(widths):
         is_hidden = 0 < layer < len(widths) - 1
+        colour = "black" if is_hidden else ("tab:red" if layer == 0 else "tab:blue")
         open_gate = [bool(g) for g in gates[layer - 1]] if is_hidden else [True] * n
         ax.scatter([layer] * n, ys[layer], s=140, zorder=3, edgecolors="black",
-                   c=["black" if g else "white" for g in open_gate])
-    ax.annotate(f"T(x) = Σ Ψ = {output_value:.3f}", (len(weights), 0), xytext=(8, 10),
-                textcoords="offset points", fontsize=9)
+                   c=[colour if g else "white" for g in open_gate])
+    ax.annotate(f"assembly:\nT(x) = Σ Ψ = {output_value:.3f}", (len(weights), 0), xytext=(0, -16),
+                textcoords="offset points", ha="center", va="top", fontsize=9, color="tab:blue")
     ax.set_title(f"highlighted basis circuit Ψ = {circuit_value:.3f}   (filled: open gate h = 1)")
     ax.set_xticks(range(len(widths)), ["input x"] + [f"layer {l}" for l in range(1, len(widths) - 1)] + ["output"])
     ax.set_yticks([])
     ax.grid(False)
+    return ys
+
+
+def wavy_edge(ax, start, end, waves: int = 4, amplitude: float = 0.1, **style):
+    """A curvy line from ``start`` to ``end`` (data coordinates): Li Fig. 2's drawing of a perturbed weight."""
+    t = np.linspace(0, 1, 200)
+    (x0, y0), (x1, y1) = start, end
+    length = np.hypot(x1 - x0, y1 - y0)
+    wobble = amplitude * np.sin(2 * np.pi * waves * t)
+    return ax.plot(x0 + t * (x1 - x0) - wobble * (y1 - y0) / length,
+                   y0 + t * (y1 - y0) + wobble * (x1 - x0) / length, **style)[0]
 
 
 def reconstruction_scatter(ax, data_moments, model_moments, model_label: str, title: str) -> None:
@@ -562,17 +573,18 @@ def double_descent_figure(n_weights, errors, n_train: int):
 # Chapters 1-3
 
 def maxent_figure(found):
-    """Li eq. 1 solved (:class:`adaptsym.umwelt.EnclosedMaxEnt`): the solution's statistics against the constraints,
-    and one input's law ν, which generated them, against the maximum-entropy law μ, states sorted by ν."""
-    fig, (ax_tau, ax_law) = panels(2)
-    ax_tau.plot(found.tau, found.achieved, ".", ms=4)
-    ax_tau.plot([found.tau.min(), found.tau.max()], [found.tau.min(), found.tau.max()], "k-", lw=0.6)
-    ax_tau.set(xlabel="constraint τ", ylabel="E_μ[x h] of the solution", title="eq. 1: constraints met")
-    order = np.argsort(found.teacher[0])[::-1]
-    ax_law.semilogy(found.teacher[0][order], ".", ms=3, label="ν (generated τ)")
-    ax_law.semilogy(found.solution.law[0][order], ".", ms=3, label="μ (maximum entropy)")
-    ax_law.set(xlabel="gate state (sorted by ν)", ylabel="probability", title="one input: ν vs μ")
-    ax_law.legend()
+    """Li eq. 1 solved (:class:`adaptsym.umwelt.EnclosedMaxEnt`): the dual's multipliers against the teacher's that
+    generated the constraints, and the primal law against the dual's, every input and gate state."""
+    fig, (ax_lam, ax_law) = panels(2)
+    lam, teacher = found.solution.multipliers, found.teacher_multipliers
+    ax_lam.plot(teacher, lam, ".", ms=4)
+    ax_lam.plot([teacher.min(), teacher.max()], [teacher.min(), teacher.max()], "k-", lw=0.6)
+    ax_lam.set(xlabel="teacher's multiplier λ*", ylabel="dual's multiplier λ", title="eqs. 2-3: λ* recovered")
+    dual, primal = found.solution.law.ravel(), found.primal.law.ravel()
+    ax_law.loglog(dual, primal, ".", ms=2)
+    ax_law.plot([dual.min(), dual.max()], [dual.min(), dual.max()], "k-", lw=0.6)
+    ax_law.set(xlabel="μ(h|x), dual (exponential family)", ylabel="μ(h|x), primal (no form assumed)",
+               title=f"entropy {found.entropy_fraction:.0%} of ln 2^n")
     return fig
 
 
@@ -606,11 +618,15 @@ def gate_law_figure(found):
 
 def marginal_figure(found, title: str):
     """Li eq. 8 (:class:`adaptsym.umwelt.MarginalComparison`): the exact marginal's distance from the degenerate
-    approximation and from the ReLU point mass, per layer, against temperature."""
-    fig, (ax_degenerate, ax_relu) = panels(2)
+    approximation and from the ReLU point mass (eq. 7), per layer, against temperature; the last over the inputs
+    without a tie of eq. 7 (no gate layer entirely closed below the top one)."""
+    fig, (ax_degenerate, ax_relu, ax_untied) = panels(3)
     _layer_curves(ax_degenerate, found.temperatures, found.to_degenerate, ylabel="TV(exact, degenerate eq. 8)",
                   title=title)
-    _layer_curves(ax_relu, found.temperatures, found.to_relu, ylabel="TV(exact, ReLU point mass)")
+    _layer_curves(ax_relu, found.temperatures, found.to_relu, ylabel="TV(exact, ReLU point mass)",
+                  title="all inputs")
+    _layer_curves(ax_untied, found.temperatures, found.untied_to_relu(), ylabel="TV(exact, ReLU point mass)",
+                  title=f"inputs without a tie ({1 - found.tied_share():.1%})")
     return fig
 
 
@@ -677,9 +693,37 @@ def temperature_training_figure(histories):
 
 
 def basis_circuit_figure(found):
-    """Li Fig. 2 from a :class:`adaptsym.circuits.CircuitAssembly` (:func:`circuit_diagram`)."""
-    fig, ax = plt.subplots(figsize=(7, 4.2))
-    circuit_diagram(ax, found.weights, found.gates, found.path, found.largest, found.output)
+    """Li Fig. 2 and its caption from a :class:`adaptsym.circuits.CircuitAssembly`: the basis circuits
+    (:func:`circuit_diagram`), the perturbation Ω of the highlighted circuit by one of its weights (a curvy dashed
+    edge, :func:`wavy_edge`), the assembly into the output gate, and the label's feedback: the hinge loss compares
+    y with T(x), and L'(yT) y Σ Ω flows back to the weight (eqs. 12, 13, 16)."""
+    fig, ax = plt.subplots(figsize=(8.5, 4.6))
+    ys = circuit_diagram(ax, found.weights, found.gates, found.path, found.largest, found.output)
+    layer, i, j = found.weight
+    start, end = (layer - 1, ys[layer - 1][i]), (layer, ys[layer][j])
+    wavy_edge(ax, start, end, color="tab:purple", lw=2.2, ls="--", zorder=4)
+    middle = ((start[0] + end[0]) / 2, (start[1] + end[1]) / 2)
+    bottom, top = min(float(np.min(y)) for y in ys), max(float(np.max(y)) for y in ys)
+    ax.annotate(f"perturbation: Ω = ∂Ψ/∂w = {found.perturbation:.3f}\n"
+                f"Σ Ω over {found.n_perturbations} circuits = ∂T/∂w = {found.gradient:.3f}", middle,
+                xytext=(middle[0], bottom - 0.75), ha="center", va="center", fontsize=8, color="tab:purple",
+                bbox=dict(boxstyle="round", fc="white", ec="tab:purple"), zorder=5,
+                arrowprops=dict(arrowstyle="->", color="tab:purple"))
+    depth = len(found.weights)
+    label_at = (depth + 0.8, 0.0)
+    ax.annotate(f"label y = {found.label:+.0f}", label_at, ha="center", va="center", fontsize=9,
+                bbox=dict(boxstyle="round", fc="white", ec="tab:orange"))
+    ax.annotate("", (label_at[0] - 0.3, 0.0), xytext=(depth + 0.08, 0.0),
+                arrowprops=dict(arrowstyle="->", color="tab:orange"))
+    ax.text(depth + 0.4, -0.35, f"L′(yT) = {found.loss_derivative:.0f}", ha="center", va="top", fontsize=8,
+            color="tab:orange")
+    ax.annotate("", middle, xytext=(label_at[0], label_at[1] + 0.3),
+                arrowprops=dict(arrowstyle="->", color="tab:orange", ls="--", connectionstyle="arc3,rad=0.3"))
+    ax.text((middle[0] + label_at[0]) / 2, top + 0.55,
+            f"feedback: ∂L/∂w = L′(yT) · y · Σ Ω = {found.risk_gradient:.3f}", ha="center", fontsize=8,
+            color="tab:orange")
+    ax.set_xlim(-0.3, depth + 1.2)
+    ax.set_ylim(bottom - 1.2, top + 0.9)
     return fig
 
 
@@ -710,6 +754,54 @@ def feedback_loop_figure(found):
     return fig
 
 
+def cancellation_figure(scaling):
+    """The cancellation of circuits in their sum (:class:`adaptsym.circuits.CancellationScaling`): the ratio
+    Σ|Ψ| / |ΣΨ| (geometric mean per depth and width) against the number of open circuits and against the effective
+    number (Σ|Ψ|)² / ΣΨ², each with its fitted exponent and the random-sign slope 1/2; and the distribution of
+    T / √(ΣΨ²) against the standard normal (a sum of independent random-sign terms)."""
+    fig, axes = panels(3, width=3.3)
+    colours = plt.cm.viridis(np.linspace(0, 0.9, len(scaling.depths)))
+    for ax, against, xlabel in zip(axes, ("open", "effective"), ("open circuits N", "effective number (Σ|Ψ|)²/ΣΨ²")):
+        counts, ratios = scaling.cell_means(against)
+        for colour, depth, count, ratio in zip(colours, scaling.depths, counts, ratios):
+            ax.loglog(np.exp(count), np.exp(ratio), "o-", color=colour, ms=4, label=f"L = {depth}")
+        alpha, error = scaling.exponent(against)
+        slope, intercept = np.polyfit(counts.ravel(), ratios.ravel(), 1)
+        span = np.linspace(counts.min(), counts.max(), 2)
+        ax.loglog(np.exp(span), np.exp(intercept + slope * span), "k-", lw=0.8, label=f"fit α = {alpha:.3f} ± {error:.3f}")
+        ax.loglog(np.exp(span), np.exp(ratios.ravel()[counts.argmin()] + 0.5 * (span - counts.min())), "k:", lw=1,
+                  label="slope 1/2")
+        ax.set(xlabel=xlabel, ylabel="Σ|Ψ| / |ΣΨ| (geometric mean)", title=f"against the {against} count")
+        ax.legend(fontsize=6)
+    values = scaling.normalised_output[np.isfinite(scaling.normalised_output)]
+    grid = np.linspace(-4, 4, 200)
+    axes[2].hist(np.clip(values, -4, 4), bins=60, density=True, color="tab:blue", alpha=0.6,
+                 label=f"T/√ΣΨ², mean square {np.mean(values ** 2):.2f}")
+    axes[2].plot(grid, np.exp(-grid ** 2 / 2) / np.sqrt(2 * np.pi), "k-", lw=1, label="standard normal")
+    axes[2].set(xlabel="T(x) / √(Σ Ψ²)", ylabel="density", title="the sum against its random-sign scale")
+    axes[2].legend(fontsize=7)
+    return fig
+
+
+def informational_perturbation_figure(found):
+    """The loop at risk level (:class:`adaptsym.circuits.InformationalPerturbations`): the hinge risk and the
+    fraction of examples with margin yT < 1 (L' ≠ 0) at each snapshot, and the distribution of margins per snapshot
+    with the margin 1 below which an example feeds back."""
+    fig, (ax_risk, ax_margin) = panels(2, width=3.8)
+    ax_risk.plot(found.epochs, found.risk, "o-", label="hinge risk R")
+    ax_risk.plot(found.epochs, found.fraction, "s-", label="fraction with yT < 1")
+    ax_risk.set(xlabel="gradient step", ylabel="value", title="informational perturbations", ylim=(0, None))
+    ax_risk.legend()
+    colours = plt.cm.viridis(np.linspace(0, 0.9, len(found.epochs)))
+    for colour, epoch, margins in zip(colours, found.epochs, found.margins):
+        ax_margin.plot(np.sort(margins), np.arange(1, len(margins) + 1) / len(margins), color=colour,
+                       label=f"step {epoch}")
+    ax_margin.axvline(1, color="k", lw=0.8)
+    ax_margin.set(xlabel="margin yT(x)", ylabel="cumulative fraction", title="margins (L′ ≠ 0 left of 1)")
+    ax_margin.legend(fontsize=7)
+    return fig
+
+
 def published_data_figure(found, projection, scatter_key):
     """Zou & Huang's own data: the leading correlation eigenvalue over the noise edge per region and scenario
     (``found``: (scenario, region) -> :class:`adaptsym.zou_huang.PublishedRegion`), their 100 configurations'
@@ -726,4 +818,123 @@ def published_data_figure(found, projection, scatter_key):
                       title=f"their {len(projection)} configurations")
     reconstruction_scatter(ax_fit, region.moments, region.model_moments, "their model (BP)",
                            f"Fig. 3b, {' '.join(scatter_key)}: RMSE {region.rmse_model:.3f}")
+    return fig
+
+
+def tied_cost_figure(found):
+    """What Li's eq. 4 costs (:class:`adaptsym.umwelt.TiedCost`): per width, KL(full || tied) per gate against the
+    scale, beside the information the constraints carry (ln 2 minus the full solution's entropy per gate, dotted), and
+    the tied law's largest constraint residual."""
+    fig, (ax_kl, ax_residual) = panels(2)
+    scales = np.arange(1, found.depth + 1)
+    for k, width in enumerate(found.widths):
+        line, = ax_kl.plot(scales, found.kl[k], "o-", ms=3, label=f"width {width}")
+        ax_kl.plot(scales, np.log(2) - found.full_entropy[k], ":", color=line.get_color())
+        ax_residual.semilogy(scales, np.maximum(found.residual[k], 1e-17), "o-", ms=3, color=line.get_color())
+    ax_kl.set(xlabel="scale s", ylabel="KL(full || tied) per gate (nats)", xticks=scales,
+              title="eq. 4 against eq. 1 (dotted: ln 2 - H_full)")
+    ax_residual.set(xlabel="scale s", ylabel="max |E_tied[c h] - τ|", xticks=scales, title="constraints missed")
+    ax_kl.legend()
+    return fig
+
+
+def temperature_risk_figure(training):
+    """§2.4 (:class:`adaptsym.stochastic.TemperatureTraining`): the final training hinge risk of the ReLU network
+    against the temperature of the E-step, one dot per seed, the mean with twice its standard error, and the
+    deterministic runs' mean as a line with a band of twice their standard error."""
+    fig, (ax,) = panels(1, width=4.2, height=3.0)
+    deterministic = training.final_risks(0.0)
+    sem = deterministic.std(ddof=1) / np.sqrt(len(deterministic))
+    temperatures = sorted(t for t in training.histories if t > 0)
+    ax.axhline(deterministic.mean(), color="k", lw=1, label="deterministic (ReLU), ± 2 s.e.")
+    ax.axhspan(deterministic.mean() - 2 * sem, deterministic.mean() + 2 * sem, color="k", alpha=0.1)
+    for t in temperatures:
+        risks = training.final_risks(t)
+        ax.plot([t] * len(risks), risks, ".", color="tab:blue", alpha=0.5)
+    means = [training.final_risks(t).mean() for t in temperatures]
+    errors = [2 * training.final_risks(t).std(ddof=1) / np.sqrt(len(training.final_risks(t))) for t in temperatures]
+    ax.errorbar(temperatures, means, yerr=errors, fmt="o-", color="tab:blue", label="sampled gates, mean ± 2 s.e.")
+    ax.set(xscale="log", xlabel="temperature T of the E-step", ylabel="final train hinge risk of the ReLU network")
+    ax.legend()
+    return fig
+
+
+_BOUND_LABELS = {"prior_elbo": "prior ELBO", "point_mass_elbo": "point-mass ELBO (ReLU gates)",
+                 "backprop_objective": "backprop objective log μ(y | ĥ, x)"}
+
+
+def likelihood_bounds_figure(reading, shown: str = "logistic"):
+    """§2.5 (:class:`adaptsym.stochastic.EMReading`): the candidate bounds minus the exact log μ_L(y|x) against T for
+    the ``shown`` network (mean over inputs, and the largest for the backprop objective); the fraction of inputs on
+    which the backprop objective exceeds log μ_L, and on which the ReLU gates maximise the point-mass bound, per
+    network; the exact log μ_L along each M-step's training."""
+    fig, (ax_mean, ax_above, ax_map, ax_train) = panels(4, width=3.1, height=3.0)
+    bounds = reading.bounds[shown]
+    t = bounds.temperatures
+    ax_mean.axhline(0, color="k", lw=1)
+    for name, label in _BOUND_LABELS.items():
+        line, = ax_mean.plot(t, bounds.excess(name).mean(1), ".-", label=label)
+    ax_mean.plot(t, bounds.excess("backprop_objective").max(1), ":", color=line.get_color(), label="largest, backprop")
+    ax_mean.set(xscale="log", xlabel="T", ylabel="bound - exact log μ_L(y|x) (nats)",
+                title=f"{shown}-trained network")
+    ax_mean.set_yscale("symlog", linthresh=1e-3)
+    ax_mean.legend(fontsize=7)
+    for network, found in reading.bounds.items():
+        line, = ax_above.plot(t, found.fraction_above("backprop_objective", 1e-10), "o-", label=network)
+        ax_map.plot(t, found.map_fraction(), "o-", color=line.get_color(), label=network)
+    ax_above.plot(t, reading.bounds[shown].fraction_above("prior_elbo", 1e-10), "k:", label="prior / point-mass ELBO")
+    ax_above.set(xscale="log", xlabel="T", ylim=(-0.03, 1.03), title="backprop objective > log μ_L",
+                 ylabel="fraction of inputs")
+    ax_above.legend(fontsize=7)
+    ax_map.set(xscale="log", xlabel="T", ylim=(-0.03, 1.03), title="ReLU gates maximise the point-mass ELBO",
+               ylabel="fraction of inputs")
+    styles = {"logistic": "-", "hinge": "--"}
+    colours = plt.cm.viridis(np.linspace(0, 0.85, len(t)))
+    for loss, trace in reading.traces.items():
+        for k, (temperature, colour) in enumerate(zip(t, colours)):
+            ax_train.plot(trace.steps, trace.log_likelihood[:, k], styles.get(loss, ":"), color=colour,
+                          label=f"T = {temperature:g}" if loss == "logistic" else None)
+    ax_train.set(xlabel="gradient step", ylabel="exact mean log μ_L(y|x)",
+                 title="M-steps: logistic (solid), hinge (dashed)")
+    ax_train.legend(fontsize=6, ncol=2)
+    return fig
+
+
+def free_energy_figure(curves, network):
+    """§2.6: eq. 9's F[q] of one gate against q = P(h = 1) at several temperatures, the minimiser σ(z/T) marked
+    (:class:`adaptsym.stochastic.GateFreeEnergyCurves`), and the network's mean energy, -T S, free energy and the
+    joint minimum along the temperature sweep (:class:`adaptsym.stochastic.NetworkFreeEnergy`)."""
+    fig, (ax_gate, ax_net) = panels(2, width=4.2, height=3.2)
+    for temperature, values in curves.curves.items():
+        line, = ax_gate.plot(curves.q, values, label=f"T = {temperature:g}")
+        q_star = curves.minimiser(temperature)
+        ax_gate.plot([q_star], [np.interp(q_star, curves.q, values)], "o", color=line.get_color())
+    ax_gate.set(xlabel="q = P(h = 1)", ylabel="F[q] = -q z - T S(q)", title=f"one gate, z = {curves.z:g}: min at σ(z/T)")
+    ax_gate.legend()
+    t = network.temperatures
+    ax_net.plot(t, network.free_energy, "k-", lw=2, label="F = U - T S (ancestral law)")
+    ax_net.plot(t, network.energy, ".-", label="U = E[-Σ z·h]")
+    ax_net.plot(t, -t * network.entropy, ".-", label="-T S")
+    ax_net.plot(t, network.joint, "--", label=r"min over all laws, $-T \log \sum_h e^{-E(h)/T}$")
+    ax_net.axhline(network.relu_energy, color="grey", lw=1, ls=":", label="-Σ ReLU(z), T = 0")
+    ax_net.set(xscale="log", xlabel="T", ylabel="mean over inputs", title="the network's gates")
+    ax_net.legend(fontsize=7)
+    return fig
+
+
+def entropy_floor_figure(floor):
+    """§2.7 (:class:`adaptsym.stochastic.EntropyFloor`): per training-sample size, the logistic risk on the
+    training sample (dashed) and on the population (solid, exact over y) through training, with the floor S(y|x);
+    and the population's KL term, the risk above its floor."""
+    fig, (ax, ax_kl) = panels(2, width=4.2, height=3.2)
+    for n, trace in floor.traces.items():
+        line, = ax.plot(trace.steps, trace.population_risk, label=f"population, n = {n}")
+        ax.plot(trace.steps, trace.train_risk, "--", color=line.get_color(), label=f"training sample, n = {n}")
+        ax_kl.plot(trace.steps, trace.population_kl, color=line.get_color(), label=f"n = {n}")
+    entropy = next(iter(floor.traces.values())).entropy
+    ax.axhline(entropy, color="k", lw=1, ls=":", label=f"S(y|x) = {entropy:.3f}")
+    ax.set(xlabel="Adam step", ylabel="logistic risk (nats)", yscale="log")
+    ax.legend(fontsize=7)
+    ax_kl.set(xlabel="Adam step", ylabel="population risk - S(y|x) = KL (nats)", yscale="log")
+    ax_kl.legend(fontsize=7)
     return fig

@@ -53,8 +53,12 @@ def _umwelt_parameters() -> dict[str, dict[str, Any]]:
         "maxent_n": 8,  # gates h in {0,1}^n, enumerated exactly (eq. 1)
         "maxent_inputs": 3,  # dimension of the observed input x in the constraints
         "maxent_contexts": 40,  # number of observed inputs the constraints average over
+        "maxent_logit_rms": 3.0,  # RMS gate logit of the in-family teachers whose constraints bind (eqs. 1-3, 4)
         "depths": [1, 2, 3, 4, 5, 6],  # depths for eqs. 4-6 and the parameter counts
         "width": 20,  # layer width for the parameter counts
+        "tied_widths": [2, 3, 4, 6],  # gates per scale of the hierarchies whose tied fit (eq. 4) is costed
+        "tied_depth": 3,  # scales of those hierarchies (the full tensor at scale s has maxent_inputs * width^s rows)
+        "tied_contexts": 400,  # observed inputs of those hierarchies
         "dataset": "fashion-mnist",
         "positive": [0, 2, 4, 6],  # classes labelled +1 (tops); the rest -1
         "pca_k": 10,
@@ -66,10 +70,15 @@ def _umwelt_parameters() -> dict[str, dict[str, Any]]:
         "tiny_hidden": [4, 4, 4],  # hidden widths of the network whose marginals are summed exactly (eq. 8)
         "seed": 0,
     }
-    smoke = dict(quick, maxent_n=4, maxent_inputs=2, maxent_contexts=10, depths=[1, 2, 3], n_train=300,
-                 n_examples=20, train_epochs=2, temperatures=[1.0, 0.1, 0.01, 1e-3, 1e-4, 1e-5], tiny_hidden=[3, 3, 3])
-    paper = dict(quick, maxent_n=12, maxent_inputs=4, maxent_contexts=100, n_train=60000, n_examples=2000,
-                 gate_hidden=[256, 256], train_epochs=100, tiny_hidden=[6, 6, 6])
+    smoke = dict(quick, maxent_n=4, maxent_inputs=2, maxent_contexts=10, depths=[1, 2, 3], tied_widths=[2, 3],
+                 tied_depth=2, tied_contexts=100, n_train=300, n_examples=20, train_epochs=2,
+                 temperatures=[1.0, 0.1, 0.01, 1e-3, 1e-4, 1e-5], tiny_hidden=[3, 3, 3])
+    # §II.1 reports no experiment, so this is not the papers' scale: the same exact computations at the largest
+    # sizes they stay affordable (2^12 gate states in the primal and dual solves, hierarchies up to 6 gates x 4
+    # scales, exact marginals over 2^18 joint gate states) and the eq. 7 network trained on all of Fashion-MNIST.
+    paper = dict(quick, maxent_n=12, maxent_inputs=4, maxent_contexts=100, tied_widths=[2, 3, 4, 5, 6], tied_depth=4,
+                 tied_contexts=2000, n_train=60000, n_examples=2000, gate_hidden=[256, 256], train_epochs=100,
+                 tiny_hidden=[6, 6, 6])
     return {"smoke": smoke, "quick": quick, "paper": paper}
 
 
@@ -86,15 +95,40 @@ def _stochastic_parameters() -> dict[str, dict[str, Any]]:
         "n_draws": 5,  # E-steps per temperature for the gradient gap
         "em_depths": [1, 2, 3, 4],  # numbers of hidden layers of the random networks in the EM identity
         "train_temperatures": [1.0, 0.3, 0.1, 0.03],  # temperatures of stochastic training (besides T = 0)
-        "train_epochs": 30,
+        "train_epochs": 10,  # few enough that hot E-steps still show in the ReLU risk
+        "train_seeds": 4,  # runs per temperature, for the seed-to-seed spread of the final risk
         "lr": 0.05,
         "batch_size": 100,
+        "em_hidden": [5, 5],  # hidden widths of the network whose 2^10 joint gate states are enumerated (§II.2)
+        "em_n": 300,  # training inputs on which log mu_L(y|x) and its bounds are computed exactly
+        "em_temperatures": [2.0, 1.0, 0.5, 0.2, 0.1, 0.05, 0.02, 0.01],
+        "em_low_temperature": 0.1,  # Li's "degenerated low temperature setting": T at or below this
+        "em_steps": 400,  # full-batch gradient steps of the hinge and logistic M-steps
+        "em_lr": 0.2,
+        "em_every": 20,  # steps between exact evaluations of log mu_L(y|x)
+        "fe_inputs": 4,  # inputs whose gate layers' fields test eq. 9 against random laws and a numerical minimiser
+        "fe_random": 200,  # random laws per field vector and temperature
+        "teacher_dim": 5,  # synthetic environment of §II.3: x ~ N(0, I), mu(y=+1|x) = sigmoid(scale * teacher(x))
+        "teacher_hidden": [8],
+        "teacher_scale": 1.0,  # label noise: S(y|x) is about 0.51 nats at scale 1
+        "teacher_n": [100, 5000],  # training-sample sizes of the students
+        "teacher_population": 10000,  # fresh inputs on which risks are averaged exactly over y
+        "student_hidden": [32],
+        "teacher_steps": 1500,  # full-batch Adam steps on the logistic risk
+        "teacher_lr": 0.01,
+        "teacher_every": 50,
         "seed": 0,
     }
     smoke = dict(quick, n_train=300, n_test=100, temperatures=[1.0, 0.1, 0.01, 1e-3, 1e-4, 1e-6, 1e-8],
-                 n_samples=20, n_draws=2, em_depths=[1, 3], train_temperatures=[1.0, 0.03], train_epochs=3)
+                 n_samples=20, n_draws=2, em_depths=[1, 3], train_temperatures=[1.0, 0.03], train_epochs=20,
+                 train_seeds=4, em_hidden=[3, 3], em_n=100, em_temperatures=[2.0, 0.5, 0.1, 0.01], em_steps=60,
+                 em_every=20, fe_inputs=2, fe_random=50, teacher_n=[50, 2000], teacher_population=2000,
+                 teacher_steps=300)
+    # §II.2-3 report no experiment at scale, so this is not the papers' scale: it is the quick run made larger (the
+    # full training set, wider networks, more samples and seeds, 2^12 enumerated gate states), meant for one GPU.
     paper = dict(quick, n_train=60000, n_test=2000, hidden=[256, 256], n_samples=1000, n_draws=20,
-                 train_epochs=100)
+                 train_epochs=30, train_seeds=10, em_hidden=[6, 6], em_n=2000, em_steps=2000, em_every=50,
+                 fe_inputs=20, teacher_n=[100, 1000, 20000], teacher_population=50000, teacher_steps=5000)
     return {"smoke": smoke, "quick": quick, "paper": paper}
 
 
@@ -117,15 +151,22 @@ def _circuits_parameters() -> dict[str, dict[str, Any]]:
         "n_sampled": 200000,
         "count_width": 100,
         "count_depths": [1, 2, 3, 4, 5, 6, 7, 8],
+        "cancellation_depths": [2, 3, 4, 5, 6],  # weight layers of the random networks whose circuits' cancellation
+        "cancellation_widths": [8, 16, 32, 64, 128],  # Σ|Ψ|/|ΣΨ| is measured (exactly, by factorised sums)
+        "cancellation_networks": 20,  # random networks per (depth, width), each on the n_check test inputs
         "conv_channels": [3, 3],  # tiny bias-free CNN unrolled into an MLP
         "conv_image": 7,
         "seed": 0,
     }
     smoke = dict(quick, n_train=300, n_check=4, identity_hidden=[4, 4], hessian_pairs=10**6, loop_epochs=20,
-                 loop_snapshots=[0, 5, 20], sample_width=200, n_sampled=20000, conv_channels=[2, 2], conv_image=5)
+                 loop_snapshots=[0, 5, 20], sample_width=200, n_sampled=20000, cancellation_depths=[2, 4, 6],
+                 cancellation_widths=[8, 32, 128], cancellation_networks=16, conv_channels=[2, 2], conv_image=5)
+    # §II.3 reports no experiment, so this is not the papers' scale: the same computations made larger (more test
+    # inputs, a wider identity network, a longer loop on more data, more and wider random networks).
     paper = dict(quick, n_train=10000, n_check=100, identity_hidden=[16, 16], hessian_pairs=20000,
                  loop_hidden=[32, 32], loop_epochs=2000, loop_snapshots=[0, 10, 50, 200, 1000, 2000],
-                 n_sampled=10**7)
+                 n_sampled=10**7, cancellation_depths=[2, 3, 4, 5, 6, 8, 10],
+                 cancellation_widths=[8, 16, 32, 64, 128, 256, 512], cancellation_networks=100)
     return {"smoke": smoke, "quick": quick, "paper": paper}
 
 

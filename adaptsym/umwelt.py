@@ -7,7 +7,13 @@ gate layers l = 1..L-1; ``z_l = W_l x_{l-1}`` is the pre-activation and ``x_l = 
 Temperature.  Li writes ``W = Ŵ / T`` (text before eq. 7): given the layers below, the law of eq. 6 factorises
 over the gates of layer l, each a Bernoulli variable with logit ``z_l / T`` where ``z_l`` is computed with the
 network's own weights.  We use exactly that: the network's activations are those of its weights, and the
-temperature only enters the gate law.  As ``T -> 0`` the law concentrates on the ReLU gate pattern of eq. 7.
+temperature only enters the gate law.  As ``T -> 0`` the law concentrates on the ReLU gate pattern of eq. 7, except
+at a tie ``z = 0`` (above a gate layer that is entirely closed), where the gate law is 1/2 at every temperature.
+
+Scales.  The statistics of eq. 1 at scale s are linear in the new gates ``h_s``, so its solution factorises over
+them (eq. 6): one logistic gate per unit, whose logits are the observed context ``x ⊗ h_1 ⊗ ... ⊗ h_{s-1}`` times
+the multipliers.  The hierarchical (tied) multipliers of eq. 4 restrict those logits to the activations of eq. 6;
+:func:`tied_cost` measures what that restriction costs against the full solution.
 """
 
 from __future__ import annotations
@@ -17,11 +23,12 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+from scipy import sparse
 from scipy.optimize import minimize
-from scipy.special import logsumexp
+from scipy.special import expit, logsumexp
 from torch import nn
 
-from .models import mlp_linears
+from .models import mlp_linears, relu_pre_activations
 
 
 def gate_states(n: int) -> np.ndarray:
@@ -110,13 +117,69 @@ def solve_enclosed_maxent(features: np.ndarray, tau: np.ndarray, tol: float = 1e
     return MaxEntSolution(lam, law, error, conditional_entropy(law), error <= tol)
 
 
-def random_conditional_law(m: int, n: int, concentration: float = 0.3, seed: int = 0) -> np.ndarray:
-    """A law ν(h | c_j) with no exponential-family structure (independent Dirichlet rows), shape (m, 2^n).
+def exponential_family_teacher(contexts: np.ndarray, n: int, logit_rms: float, seed: int = 0) -> np.ndarray:
+    """Known multipliers λ* of an in-family law (eqs. 2-3) whose constraints bind: flattened (k n,), in the order of
+    :func:`coupling_features`.
 
-    Its statistics ``τ = E_ν[f]`` are feasible constraints for eq. 1, and ν itself satisfies them, so the
-    maximum-entropy solution must have at least ν's entropy.
+    λ* is drawn i.i.d. normal (``default_rng(seed)``) and rescaled so that the gate logits ``c^T Λ*`` have root mean
+    square ``logit_rms`` over the contexts and gates: the larger it is, the further the law is from uniform.
     """
-    return np.random.default_rng(seed).dirichlet(np.full(2**n, concentration), size=m)
+    lam = np.random.default_rng(seed).normal(size=(np.shape(contexts)[1], n))
+    return (lam * logit_rms / np.sqrt(np.mean((np.asarray(contexts) @ lam) ** 2))).ravel()
+
+
+def linear_constraint_system(features: np.ndarray) -> sparse.csr_matrix:
+    """The linear constraints of eq. 1 on the enumerated law ``p = (μ(h | c_j))_{j, h}`` flattened context-major:
+    the rows ``E[f_k] = mean_j Σ_h μ(h|c_j) f_k(h|c_j)`` for every statistic, then ``Σ_h μ(h|c_j) = 1`` per context."""
+    m, s, k = features.shape
+    statistics = sparse.csr_matrix(features.transpose(2, 0, 1).reshape(k, m * s) / m)
+    return sparse.vstack([statistics, sparse.kron(sparse.eye(m), np.ones((1, s)))]).tocsr()
+
+
+@dataclass(frozen=True)
+class PrimalSolution:
+    """Eq. 1 solved in the primal: the enumerated law itself, with no parametric form assumed."""
+
+    law: np.ndarray  # (m, 2^n)
+    constraint_error: float  # max |A p - b| over the statistics and normalisations
+    iterations: int
+
+
+def solve_primal_maxent(features: np.ndarray, tau: np.ndarray, tol: float = 1e-13,
+                        max_iter: int = 200) -> PrimalSolution:
+    """Maximise the mean conditional entropy ``-mean_j Σ_h p log p`` over the enumerated law subject to the linear
+    constraints of eq. 1 (:func:`linear_constraint_system`) directly, independently of the dual.
+
+    Infeasible-start Newton method on the KKT conditions (Boyd & Vandenberghe, Convex Optimization, §10.3): from the
+    uniform law, each step solves ``[H A^T; A 0][Δp; Δν] = -r`` through the Schur complement ``A H^{-1} A^T`` (H is
+    the diagonal Hessian ``1/(m p)``), then backtracks to keep ``p > 0`` and to decrease ``|r|``.  Stops when the
+    largest KKT residual is at most ``tol``.
+    """
+    m, s, _ = features.shape
+    a = linear_constraint_system(features)
+    b = np.concatenate([np.asarray(tau, dtype=np.float64), np.ones(m)])
+    p, nu = np.full(m * s, 1.0 / s), np.zeros(len(b))
+
+    def residual(p, nu):
+        return np.concatenate([(np.log(p) + 1) / m + a.T @ nu, a @ p - b])
+
+    for iteration in range(max_iter):
+        r = residual(p, nu)
+        if np.abs(r).max() <= tol:
+            break
+        dual_r, primal_r = r[: m * s], r[m * s:]
+        h_inv = m * p
+        schur = (a.multiply(h_inv) @ a.T).toarray()
+        d_nu = np.linalg.lstsq(schur, primal_r - a @ (h_inv * dual_r), rcond=None)[0]
+        d_p = -h_inv * (dual_r + a.T @ d_nu)
+        step = 1.0
+        while np.any(p + step * d_p <= 0):
+            step /= 2
+        while (np.linalg.norm(residual(p + step * d_p, nu + step * d_nu)) > (1 - 0.01 * step) * np.linalg.norm(r)
+               and step > 1e-12):
+            step /= 2
+        p, nu = p + step * d_p, nu + step * d_nu
+    return PrimalSolution(p.reshape(m, s), float(np.abs(a @ p - b).max()), iteration)
 
 
 def bernoulli_gate_law(logits: np.ndarray) -> np.ndarray:
@@ -129,49 +192,83 @@ def bernoulli_gate_law(logits: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class EnclosedMaxEnt:
-    """Eq. 1 solved for constraints that a law with no exponential-family structure generated (§1.1's checks).
+    """Eq. 1 solved for constraints that bind, generated by an in-family law with known multipliers (§1.1's checks).
 
-    ``tau = E_ν[f]`` are the constraints and ``teacher`` the law ν that generated them (:func:`random_conditional_law`);
-    ``achieved`` holds the statistics ``E_μ[f]`` of the maximum-entropy solution μ, and ``form_error`` the largest
-    deviation of the enumerated μ from the product of Bernoulli gates with logits ``λ^T c`` (eqs. 2-3, and eq. 6 at
-    one scale).
+    ``tau = E_ν[f]`` are the constraints of the teacher ν, the exponential family (eqs. 2-3) with multipliers
+    ``teacher_multipliers`` (:func:`exponential_family_teacher`); ``solution`` is the dual solve
+    (:func:`solve_enclosed_maxent`), ``achieved`` its statistics; ``primal`` the independent primal solve
+    (:func:`solve_primal_maxent`); ``form_error`` the largest deviation of the dual's law from the product of Bernoulli
+    gates with logits ``λ^T c`` (eq. 6 at one scale); ``n`` the number of gates.
     """
 
     tau: np.ndarray
     achieved: np.ndarray
+    teacher_multipliers: np.ndarray
     teacher: np.ndarray
-    teacher_entropy: float
     solution: MaxEntSolution
+    primal: PrimalSolution
     form_error: float
+    n: int
 
     def constraints_met(self, tol: float = 1e-8) -> bool:
-        """Verdict on eq. 1's constraints: the solver converged and ``max |E_μ[f] - τ| <= tol``."""
+        """Verdict on eq. 1's constraints: the dual solver converged and ``max |E_μ[f] - τ| <= tol``."""
         return self.solution.converged and self.solution.constraint_error <= tol
 
     def is_exponential_family(self, tol: float = 1e-10) -> bool:
-        """Verdict on eqs. 2-3: the enumerated law is the product of Bernoulli gates to within ``tol``."""
+        """Verdict on eq. 6 at one scale: the enumerated law is the product of Bernoulli gates to within ``tol``."""
         return self.form_error <= tol
 
     @property
-    def entropy_gap(self) -> float:
-        """Entropy of μ minus that of ν, which meets the same constraints (nats); eq. 1 makes it >= 0."""
-        return self.solution.entropy - self.teacher_entropy
+    def multiplier_error(self) -> float:
+        """``max |λ - λ*|``: the dual's multipliers against the teacher's."""
+        return float(np.abs(self.solution.multipliers - self.teacher_multipliers).max())
 
-    def entropy_is_maximal(self) -> bool:
-        """Verdict on eq. 1's maximum: μ has at least the entropy of ν."""
-        return self.solution.entropy >= self.teacher_entropy
+    def recovers_teacher(self, tol: float = 1e-8) -> bool:
+        """Verdict: the dual recovers the teacher's multipliers (its minimiser is unique when the statistics are
+        linearly independent over the contexts) to within ``tol``."""
+        return self.multiplier_error <= tol
+
+    @property
+    def primal_dual_distance(self) -> float:
+        """Largest total-variation distance, over the contexts, between the primal law and the dual's."""
+        return float(0.5 * np.abs(self.primal.law - self.solution.law).sum(axis=1).max())
+
+    def primal_is_exponential_family(self, tol: float = 1e-8) -> bool:
+        """Verdict on eqs. 2-3: the law that maximises entropy in the primal (no form assumed) is the dual's
+        exponential-family law, to within ``tol`` in TV, and the primal met its constraints to ``tol``."""
+        return self.primal.constraint_error <= tol and self.primal_dual_distance <= tol
+
+    @property
+    def entropy_difference(self) -> float:
+        """Mean conditional entropy of the primal law minus that of the dual's (nats)."""
+        return conditional_entropy(self.primal.law) - self.solution.entropy
+
+    def entropies_agree(self, tol: float = 1e-10) -> bool:
+        """Verdict on strong duality: the primal maximum entropy equals the dual's to within ``tol`` nats."""
+        return abs(self.entropy_difference) <= tol
+
+    @property
+    def entropy_fraction(self) -> float:
+        """The solution's entropy over the largest possible, ``ln 2^n``: near 1 the constraints barely bind."""
+        return self.solution.entropy / (self.n * math.log(2))
+
+    def constraints_bind(self, max_fraction: float = 0.9) -> bool:
+        """Verdict: the constraints bind, the solution's entropy being at most ``max_fraction`` of ``ln 2^n``."""
+        return self.entropy_fraction <= max_fraction
 
 
-def enclosed_maxent(contexts: np.ndarray, n: int, seed: int = 0) -> EnclosedMaxEnt:
-    """Solve eq. 1 for ``n`` gates given ``contexts`` (m x k), with constraints generated by the unstructured law
-    ``random_conditional_law(m, n, seed=seed)``, and compare the solution with the factorised form of eq. 6."""
+def enclosed_maxent(contexts: np.ndarray, n: int, logit_rms: float = 3.0, seed: int = 0) -> EnclosedMaxEnt:
+    """Solve eq. 1 for ``n`` gates given ``contexts`` (m x k), in the dual and in the primal, with the constraints of
+    the in-family teacher ``exponential_family_teacher(contexts, n, logit_rms, seed)``, and compare the dual's law
+    with the factorised form of eq. 6."""
     features = coupling_features(contexts, n)
-    teacher = random_conditional_law(len(contexts), n, seed=seed)
+    lam = exponential_family_teacher(contexts, n, logit_rms, seed)
+    teacher = exponential_family_law(features, lam)
     tau = expected_statistics(teacher, features)
     solution = solve_enclosed_maxent(features, tau)
     factorised = bernoulli_gate_law(contexts @ solution.multipliers.reshape(contexts.shape[1], n))
-    return EnclosedMaxEnt(tau, expected_statistics(solution.law, features), teacher, conditional_entropy(teacher),
-                          solution, float(np.abs(factorised - solution.law).max()))
+    return EnclosedMaxEnt(tau, expected_statistics(solution.law, features), lam, teacher, solution,
+                          solve_primal_maxent(features, tau), float(np.abs(factorised - solution.law).max()), n)
 
 
 def next_scale_contexts(contexts: np.ndarray, law: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -274,17 +371,220 @@ def parameter_growth(width: int, depths: list[int]) -> ParameterGrowth:
 
 
 # ----------------------------------------------------------------------------------------------------------
-# Eqs. 7-8: gate laws at temperature T, exact marginals versus the degenerate (ReLU) approximation.
+# What eq. 4 costs: the tied (hierarchical) multipliers fitted to the constraints of eq. 1, scale by scale.
 # ----------------------------------------------------------------------------------------------------------
 
-def relu_pre_activations(model: nn.Sequential, x: torch.Tensor) -> list[torch.Tensor]:
-    """Pre-activations ``z_l`` of every gate layer l = 1..L-1 along the deterministic ReLU forward pass."""
-    zs, activation = [], x
-    for linear in mlp_linears(model)[:-1]:
-        zs.append(linear(activation))
-        activation = torch.relu(zs[-1])
-    return zs
+def bernoulli_entropy(logits: np.ndarray) -> float:
+    """Entropy of independent gates with the given logits (m, n), summed over gates and averaged over contexts (nats):
+    ``H = softplus(a) - σ(a) a`` per gate."""
+    logits = np.asarray(logits, dtype=np.float64)
+    return float((np.logaddexp(0.0, logits) - expit(logits) * logits).sum(axis=1).mean())
 
+
+def bernoulli_kl(logits_p: np.ndarray, logits_q: np.ndarray) -> float:
+    """``KL(p || q)`` of two laws of independent gates given by their logits (m, n), summed over gates and averaged
+    over contexts (nats): ``softplus(b) - softplus(a) + σ(a)(a - b)`` per gate."""
+    a, b = np.asarray(logits_p, dtype=np.float64), np.asarray(logits_q, dtype=np.float64)
+    return float((np.logaddexp(0.0, b) - np.logaddexp(0.0, a) + expit(a) * (a - b)).sum(axis=1).mean())
+
+
+def gate_statistics(contexts: np.ndarray, logits: np.ndarray) -> np.ndarray:
+    """``E[c_a h_i]`` over the contexts (uniformly) and independent gates with the given logits: shape (k, n)."""
+    return np.asarray(contexts).T @ expit(logits) / len(contexts)
+
+
+@dataclass(frozen=True)
+class GateMaxEnt:
+    """Eq. 1 for statistics ``c_a h_i`` (linear in the gates), whose solution factorises into one logistic gate per i:
+    multipliers Λ (k, n), the gates' logits ``c^T Λ`` per context (m, n) and the largest constraint residual."""
+
+    multipliers: np.ndarray
+    logits: np.ndarray
+    constraint_error: float
+
+
+def solve_gate_maxent(contexts: np.ndarray, tau: np.ndarray, tol: float = 1e-12, max_iter: int = 100) -> GateMaxEnt:
+    """Solve eq. 1 with constraints ``E[c_a h_i] = τ_{ai}`` (``tau`` of shape (k, n)) through its dual, one gate at a
+    time: ``min_λ mean_j softplus(c_j·λ) - λ·τ_{:,i}`` is convex, with gradient the constraint residual and Hessian
+    ``C^T dg(σ(1-σ)) C / m``.  Newton steps (least squares, for collinear statistics) with backtracking, until the
+    residual is at most ``tol`` (or ``max_iter`` steps per gate).  The same law as :func:`solve_enclosed_maxent`,
+    without enumerating 2^n states.
+    """
+    contexts, tau = np.asarray(contexts, dtype=np.float64), np.asarray(tau, dtype=np.float64)
+    m = len(contexts)
+    lam = np.zeros(tau.shape)
+    for i in range(tau.shape[1]):
+        def dual(v, i=i):
+            return float(np.logaddexp(0.0, contexts @ v).mean() - v @ tau[:, i])
+
+        for _ in range(max_iter):
+            p = expit(contexts @ lam[:, i])
+            grad = contexts.T @ p / m - tau[:, i]
+            if np.abs(grad).max() <= tol:
+                break
+            hess = (contexts * (p * (1 - p))[:, None]).T @ contexts / m
+            step, t = np.linalg.lstsq(hess, grad, rcond=None)[0], 1.0
+            # near the optimum (Newton decrement below 1e-14) the dual's decrease is below float64 resolution:
+            # take the full, quadratically convergent, step instead of backtracking on rounding noise
+            while (grad @ step > 1e-14 and t > 1e-10
+                   and dual(lam[:, i] - t * step) > dual(lam[:, i]) - 1e-4 * t * (grad @ step)):
+                t /= 2
+            lam[:, i] -= t * step
+    logits = contexts @ lam
+    return GateMaxEnt(lam, logits, float(np.abs(gate_statistics(contexts, logits) - tau).max()))
+
+
+def lower_factor(multipliers: np.ndarray) -> np.ndarray:
+    """The lower factor of eq. 4 at the next scale.  Eq. 4 reuses ``λ^s`` (k, n) as ``λ^{s+1}_{(a,i) j} = λ^s_{a i}
+    w^{s+1}_{i j}``, i.e. ``λ^{s+1} = P W_{s+1}`` with ``P_{(a,i), i'} = λ^s_{a i} δ_{i i'}`` of shape (k n, n), rows
+    in the order of the contexts ``c ⊗ h`` of :func:`next_scale_contexts`.  ``c^T P`` is the activation
+    ``x_s = dg(h_s) z_s`` of eq. 6."""
+    k, n = multipliers.shape
+    return (np.asarray(multipliers)[:, :, None] * np.eye(n)[None]).reshape(k * n, n)
+
+
+@dataclass(frozen=True)
+class ScaleConstraints:
+    """One scale s of the hierarchy: observed contexts ``x ⊗ h_1 ⊗ ... ⊗ h_{s-1}`` (m, k), the teacher's multipliers
+    (k, n_s) and gate logits (m, n_s), and the constraints ``τ^s = E[c h_s]`` (k, n_s) they generate (eq. 1)."""
+
+    contexts: np.ndarray
+    multipliers: np.ndarray
+    logits: np.ndarray
+    tau: np.ndarray
+
+
+def hierarchy_teacher(x: np.ndarray, widths: list[int], logit_rms: float, rng: np.random.Generator,
+                      tied: bool = False) -> list[ScaleConstraints]:
+    """The constraints of eq. 1 at scales 1..S (``widths = [n_1, ..., n_S]`` gates above the inputs ``x``, m x n_0),
+    generated by a teacher that is an exponential family (eqs. 2-3) at every scale.
+
+    Scale by scale: the multipliers are a full tensor drawn i.i.d. normal (``tied=False``), or of the tied form of
+    eq. 4 (``tied=True``: the lower factor of the previous scale times a normal ``W_s``); they are rescaled so the gate
+    logits have root mean square ``logit_rms``; then one gate state per context is drawn from the teacher's law
+    (:func:`next_scale_contexts`) to form the next scale's contexts.  Draws from ``rng`` in that order.
+    """
+    scales, contexts = [], np.asarray(x, dtype=np.float64)
+    for n in widths:
+        if tied and scales:
+            lam = lower_factor(scales[-1].multipliers) @ rng.normal(size=(scales[-1].multipliers.shape[1], n))
+        else:
+            lam = rng.normal(size=(contexts.shape[1], n))
+        lam = lam * logit_rms / np.sqrt(np.mean((contexts @ lam) ** 2))
+        logits = contexts @ lam
+        scales.append(ScaleConstraints(contexts, lam, logits, gate_statistics(contexts, logits)))
+        contexts = next_scale_contexts(contexts, bernoulli_gate_law(logits), rng)
+    return scales
+
+
+def fit_tied_hierarchy(scales: list[ScaleConstraints]) -> list[GateMaxEnt]:
+    """Fit the tied multipliers of eq. 4 to the constraints of eq. 1, scale by scale with the lower factor fixed.
+
+    At scale 1 the tied form is no restriction (``λ^1 = W_1``).  At scale s the multipliers are ``P W_s`` with the
+    lower factor P (:func:`lower_factor`) of the tied fit at scale s-1; with P fixed the dual is convex in ``W_s``: it
+    is eq. 1 for the activations ``c^T P`` and the projected constraints ``P^T τ^s``, solved by
+    :func:`solve_gate_maxent`.  Its minimum is the tied law closest to the full solution in ``KL(full || tied)``.
+    Returns the tied law at every scale (multipliers in the full space, residual against the full constraints).
+    """
+    fits = []
+    for scale in scales:
+        lower = lower_factor(fits[-1].multipliers) if fits else np.eye(scale.contexts.shape[1])
+        upper = solve_gate_maxent(scale.contexts @ lower, lower.T @ scale.tau)
+        lam = lower @ upper.multipliers
+        logits = scale.contexts @ lam
+        fits.append(GateMaxEnt(lam, logits, float(np.abs(gate_statistics(scale.contexts, logits) - scale.tau).max())))
+    return fits
+
+
+@dataclass(frozen=True)
+class TiedCost:
+    """What the hierarchical parameterisation (eq. 4) costs, per width (rows) and scale s = 1..S (columns).
+
+    For constraints from an untied teacher (:func:`hierarchy_teacher`), ``full_*`` describe the maximum-entropy
+    solution of eq. 1 (:func:`solve_gate_maxent`), ``tied_*`` the tied fit (:func:`fit_tied_hierarchy`); entropies and
+    ``kl`` = KL(full || tied) are per gate (nats), ``residual`` the tied law's largest constraint residual.
+    ``full_error`` is the largest residual of the full solves and ``teacher_gap`` the largest ``|σ(full) - σ(teacher)|``
+    (the full solution is the teacher); ``pythagoras_error`` the largest ``|KL - (H_tied - H_full)|`` per gate, zero
+    when the tied fit is converged; ``control_kl`` the same KL for a teacher of the tied form (zero: eq. 4 can then
+    represent it).
+    """
+
+    widths: tuple[int, ...]
+    depth: int
+    full_entropy: np.ndarray
+    tied_entropy: np.ndarray
+    kl: np.ndarray
+    residual: np.ndarray
+    full_error: float
+    teacher_gap: float
+    pythagoras_error: float
+    control_kl: np.ndarray
+
+    def one_scale_gap(self) -> float:
+        """Largest KL at scale 1, where eq. 4 is no restriction (``λ^1 = W_1``)."""
+        return float(self.kl[:, 0].max())
+
+    def restricts(self, floor: float = 1e-6) -> bool:
+        """Verdict on eq. 4 as a restriction: at every width and every scale s >= 2, KL(full || tied) per gate exceeds
+        ``floor`` (far above the solver's ~1e-12), while at scale 1 it stays below it."""
+        return bool(self.kl[:, 1:].min() > floor and self.one_scale_gap() < floor)
+
+    def smallest_cost(self) -> float:
+        """Smallest KL per gate over the widths and scales s >= 2."""
+        return float(self.kl[:, 1:].min())
+
+    def deepest_cost(self) -> float:
+        """KL per gate at the deepest scale and the largest width."""
+        return float(self.kl[-1, -1])
+
+    def cost_grows_with_depth(self) -> bool:
+        """Whether, at every width, the KL per gate grows from each scale to the next."""
+        return bool(np.all(np.diff(self.kl, axis=1) > 0))
+
+    def converged(self, tol: float = 1e-9) -> bool:
+        """Verdict on the convex solves: full solutions meet their constraints and equal the teacher, and the tied
+        fits obey ``KL(full || tied) = H(tied) - H(full)`` (the Pythagorean identity of a moment-matched
+        projection), all to within ``tol``."""
+        return max(self.full_error, self.teacher_gap, self.pythagoras_error) <= tol
+
+    def control_recovered(self, tol: float = 1e-10) -> bool:
+        """Verdict: for a teacher of the tied form the tied fit has KL below ``tol`` per gate at every scale."""
+        return bool(self.control_kl.max() <= tol)
+
+
+def _scale_costs(width: int, depth: int, n_inputs: int, n_contexts: int, logit_rms: float, seed: int) -> np.ndarray:
+    """Per scale: full entropy, tied entropy, KL(full || tied) (per gate), tied residual, full residual, largest
+    ``|σ(full) - σ(teacher)|``, and the control's KL per gate; shape (depth, 7).  See :func:`tied_cost`."""
+    rng = np.random.default_rng((seed, width))
+    x = rng.normal(size=(n_contexts, n_inputs))
+    scales = hierarchy_teacher(x, [width] * depth, logit_rms, rng)
+    control = hierarchy_teacher(x, [width] * depth, logit_rms, np.random.default_rng((seed, width, 1)), tied=True)
+    rows = []
+    for scale, tied, check, check_fit in zip(scales, fit_tied_hierarchy(scales), control, fit_tied_hierarchy(control)):
+        full = solve_gate_maxent(scale.contexts, scale.tau)
+        rows.append([bernoulli_entropy(full.logits) / width, bernoulli_entropy(tied.logits) / width,
+                     bernoulli_kl(full.logits, tied.logits) / width, tied.constraint_error, full.constraint_error,
+                     np.abs(expit(full.logits) - expit(scale.logits)).max(),
+                     bernoulli_kl(check.logits, check_fit.logits) / width])
+    return np.array(rows)
+
+
+def tied_cost(widths: list[int], depth: int, n_inputs: int, n_contexts: int, logit_rms: float,
+              seed: int = 0) -> TiedCost:
+    """:class:`TiedCost` for hierarchies of ``depth`` scales of ``width`` gates each, for every width in ``widths``.
+
+    Per width, ``n_contexts`` inputs ``x ~ N(0, I_{n_inputs})`` and an untied teacher (:func:`hierarchy_teacher`) are
+    drawn from ``default_rng((seed, width))``, a tied-form teacher (the control) from ``default_rng((seed, width, 1))``.
+    """
+    table = np.array([_scale_costs(w, depth, n_inputs, n_contexts, logit_rms, seed) for w in widths])
+    full_entropy, tied_entropy, kl = table[..., 0], table[..., 1], table[..., 2]
+    return TiedCost(tuple(widths), depth, full_entropy, tied_entropy, kl, table[..., 3], float(table[..., 4].max()),
+                    float(table[..., 5].max()), float(np.abs(kl - (tied_entropy - full_entropy)).max()), table[..., 6])
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Eqs. 7-8: gate laws at temperature T, exact marginals versus the degenerate (ReLU) approximation.
+# ----------------------------------------------------------------------------------------------------------
 
 def relu_gate_distance(model: nn.Sequential, x: torch.Tensor, temperature: float) -> list[torch.Tensor]:
     """Total-variation distance between the gate law at ``temperature`` and the ReLU pattern (eq. 7), per layer.
@@ -394,15 +694,30 @@ def gate_law_convergence(networks: dict[str, nn.Sequential], x: torch.Tensor,
                               {name: gate_margins(net, x) for name, net in networks.items()})
 
 
+def first_closed_layer(model: nn.Sequential, x: torch.Tensor) -> np.ndarray:
+    """Per input, the index (from 0) of the first gate layer whose ReLU gates are all closed (every ``z <= 0``), or
+    the number of gate layers if none is.  Without biases, every pre-activation above such a layer is exactly 0:
+    the tie of eq. 7, where the gate law is ``σ(0/T) = 1/2`` at every temperature but eq. 7 sets the gate to 0."""
+    with torch.no_grad():
+        closed = torch.stack([(z <= 0).all(dim=1) for z in relu_pre_activations(model, x)], dim=1)
+    closed = torch.cat([closed, torch.ones_like(closed[:, :1])], dim=1)
+    return closed.to(torch.int64).argmax(dim=1).cpu().numpy()
+
+
 @dataclass(frozen=True)
 class MarginalComparison:
     """§1.4: mean over inputs of the TV distance of the exact marginal ``μ_l(h_l | x)`` from the degenerate
     approximation (eq. 8), ``to_degenerate``, and from the ReLU point mass (eq. 7), ``to_relu``; both of shape
-    (temperature, gate layer), temperatures in the given (decreasing) order."""
+    (temperature, gate layer), temperatures in the given (decreasing) order.  ``relu_by_input`` holds the distance
+    from the ReLU point mass per input (temperature, input, gate layer), ``first_closed`` the
+    :func:`first_closed_layer` of each input and ``widths`` the widths of the gate layers."""
 
     temperatures: tuple[float, ...]
     to_degenerate: np.ndarray
     to_relu: np.ndarray
+    relu_by_input: np.ndarray
+    first_closed: np.ndarray
+    widths: tuple[int, ...]
 
     def coldest(self) -> float:
         """Largest distance from the degenerate law, over layers, at the coldest temperature."""
@@ -428,15 +743,65 @@ class MarginalComparison:
         """Verdict: in the first gate layer the exact and degenerate laws coincide (to within ``tol``)."""
         return bool(self.first_layer_gap() <= tol)
 
+    @property
+    def tied(self) -> np.ndarray:
+        """Inputs with a tie of eq. 7: some gate layer below the top one entirely closed (boolean, per input)."""
+        return self.first_closed < len(self.widths) - 1
+
+    def tied_share(self) -> float:
+        """Share of the inputs with a tie of eq. 7."""
+        return float(self.tied.mean())
+
+    def relu_coldest(self) -> float:
+        """Largest mean distance from the ReLU point mass, over layers, at the coldest temperature (all inputs)."""
+        return float(self.to_relu[-1].max())
+
+    def relu_when_cold(self, tol: float = 1e-2) -> bool:
+        """Verdict on eq. 7 for the exact marginal: within ``tol`` of the ReLU point mass at the coldest T."""
+        return self.relu_coldest() < tol
+
+    def untied_to_relu(self) -> np.ndarray:
+        """Mean distance from the ReLU point mass over the inputs without a tie: (temperature, gate layer)."""
+        return self.relu_by_input[:, ~self.tied].mean(axis=1)
+
+    def untied_relu_coldest(self) -> float:
+        """Largest :meth:`untied_to_relu`, over layers, at the coldest temperature."""
+        return float(self.untied_to_relu()[-1].max())
+
+    def untied_relu_when_cold(self, tol: float = 1e-2) -> bool:
+        """Verdict on eq. 7 away from ties: within ``tol`` of the ReLU point mass at the coldest T."""
+        return self.untied_relu_coldest() < tol
+
+    def tie_prediction(self) -> np.ndarray:
+        """The cold-limit distance from the ReLU point mass that the ties predict, per input and layer: above the
+        first closed layer every gate has ``z = 0`` and law ``1/2``, at distance ``1 - 2^{-n_l}`` from the point mass
+        of eq. 7; elsewhere 0."""
+        layers = np.arange(len(self.widths))
+        above = layers[None, :] > self.first_closed[:, None]
+        return np.where(above, 1 - 2.0 ** -np.array(self.widths, dtype=np.float64), 0.0)
+
+    def tie_error(self) -> float:
+        """Largest ``|distance - prediction|`` at the coldest T over the tied inputs and the layers above their first
+        closed layer (0 if there is no tie)."""
+        above = self.tie_prediction() > 0
+        return float(np.abs(self.relu_by_input[-1] - self.tie_prediction())[above].max(initial=0.0))
+
+    def ties_explain_plateau(self, tol: float = 1e-6) -> bool | None:
+        """Verdict: at the coldest T every tied input sits at the predicted ``1 - 2^{-n_l}`` to within ``tol``; None
+        (inconclusive) when no input is tied, since the test could not fail."""
+        return self.tie_error() <= tol if self.tied.any() else None
+
 
 def marginal_comparison(model: nn.Sequential, x: torch.Tensor, temperatures: list[float]) -> MarginalComparison:
     """Exact marginals (:func:`exact_gate_marginals`) against the degenerate and ReLU laws at each temperature."""
-    to_degenerate, to_relu = [], []
+    to_degenerate, by_input = [], []
     with torch.no_grad():
         relu = relu_gate_marginals(model, x)
         for t in temperatures:
             exact = exact_gate_marginals(model, x, t)
             to_degenerate.append([total_variation(e, d).mean().item()
                                   for e, d in zip(exact, degenerate_gate_marginals(model, x, t))])
-            to_relu.append([total_variation(e, r).mean().item() for e, r in zip(exact, relu)])
-    return MarginalComparison(tuple(temperatures), np.array(to_degenerate), np.array(to_relu))
+            by_input.append(torch.stack([total_variation(e, r) for e, r in zip(exact, relu)], dim=1).cpu().numpy())
+    by_input = np.array(by_input)
+    return MarginalComparison(tuple(temperatures), np.array(to_degenerate), by_input.mean(axis=1), by_input,
+                              first_closed_layer(model, x), tuple(r.shape[1].bit_length() - 1 for r in relu))

@@ -10,9 +10,14 @@ import torch
 from torch import nn
 
 from adaptsym.circuits import (
+    CancellationScaling,
     CircuitIdentityErrors,
+    InformationalPerturbations,
     PathSumEstimate,
     assemblies,
+    cancellation,
+    cancellation_difference,
+    cancellation_scaling,
     circuit_assembly,
     circuit_identity_errors,
     circuit_identity_holds,
@@ -25,11 +30,18 @@ from adaptsym.circuits import (
     enumerate_circuits,
     estimate_path_sum,
     feedback_loop,
+    enumerated_cancellation,
     first_order_circuits,
     hessian_check_pairs,
+    hinge_derivative,
+    informational_perturbations,
     layer_widths,
+    margins,
+    perturbation_sums,
     relative_path_sum_error,
     risk_both_ways,
+    risk_gradient_by_circuits,
+    risk_gradient_check,
     sample_circuits,
     second_order_circuits,
     signed_circuits,
@@ -365,7 +377,7 @@ def test_identity_and_count_verdicts():
 def test_circuit_assembly_holds_every_circuit_the_largest_path_the_gates_and_the_output():
     widths, seed = [3, 4, 3, 1], 2
     model, x = mlp(widths, seed), random_input(widths[0], seed)
-    found = circuit_assembly(model, x)
+    found = circuit_assembly(model, x, -1.0)
     explicit = explicit_circuits(model, x)[0]
     torch.testing.assert_close(found.values, explicit, **TOL)
     paths = list(itertools.product(*(range(w) for w in widths[:-1])))
@@ -376,6 +388,166 @@ def test_circuit_assembly_holds_every_circuit_the_largest_path_the_gates_and_the
     assert [g.tolist() for g in found.gates] == [(z1 > 0).double().tolist(), (z2 > 0).double().tolist()]
     assert found.output == model(x).item()
     assert all(torch.equal(w, layer.weight) for w, layer in zip(found.weights, model[::2]))
+
+
+def test_circuit_assembly_perturbs_the_largest_circuit_by_its_middle_weight_and_feeds_the_label_back():
+    widths, seed = [3, 4, 3, 1], 2
+    model, x = mlp(widths, seed), random_input(widths[0], seed)
+    for label in (1.0, -1.0):
+        found = circuit_assembly(model, x, label)
+        i0, i1, i2 = found.path
+        assert found.weight == (2, i1, i2)  # layer (L + 1) // 2 = 2 of L = 3, on the highlighted path
+        weight = model[2].weight[i2, i1].item()
+        assert found.perturbation == pytest.approx(found.largest / weight, rel=1e-12)  # Ψ with w differentiated out
+        output, theta = output_of_flat_parameters(model, x)
+        gradient = torch.func.grad(lambda t: output(t).sum())(theta)
+        index = dict(all_weights(widths))[found.weight]
+        assert found.gradient == pytest.approx(gradient[index].item(), rel=1e-12)
+        assert found.n_perturbations == 3  # circuits through w^2_{i1 i2}: free index i_0 only
+        margin = label * found.output
+        assert found.label == label and found.loss_derivative == (-1.0 if margin < 1 else 0.0)
+        assert found.risk_gradient == found.loss_derivative * label * found.gradient
+
+
+def test_hinge_derivative_is_minus_one_below_the_margin_and_zero_above():
+    margins_ = torch.tensor([-3.0, 0.0, 0.999, 1.0, 1.5], dtype=torch.float64)
+    assert hinge_derivative(margins_).tolist() == [-1.0, -1.0, -1.0, 0.0, 0.0]
+    assert hinge_derivative(margins_).dtype == torch.float64
+
+
+def test_perturbation_sums_are_first_and_second_order_circuit_sums():
+    model, x = mlp([3, 4, 3, 1], 1), random_input(3, 1)
+    sets = [[(1, 0, 2)], [(3, 1, 0)], [(1, 0, 2), (2, 2, 1)], [(1, 0, 2), (1, 1, 1)]]
+    expected = [first_order_circuits(model, x, *sets[0][0]).sum(), first_order_circuits(model, x, *sets[1][0]).sum(),
+                second_order_circuits(model, x, *sets[2]).sum(), torch.tensor(0.0, dtype=torch.float64)]
+    torch.testing.assert_close(perturbation_sums(model, x, sets), torch.stack(expected), **TOL)
+
+
+def test_risk_gradient_by_circuits_is_autograd_of_the_hinge_risk_and_skips_satisfied_examples():
+    widths = [3, 4, 3, 1]
+    model = mlp(widths, 0)
+    X = torch.randn(10, 3, generator=torch.Generator().manual_seed(5), dtype=torch.float64)
+    Y = torch.sign(model(X)[:, 0].detach()) * torch.tensor([1.0, -1.0] * 5, dtype=torch.float64)
+    X = X * 3  # margins spread on both sides of 1
+    m = margins(model, X, Y)
+    assert 0 < int((m < 1).sum()) < 10
+    theta = torch.cat([p.detach().reshape(-1) for p in model.parameters()])
+
+    def risk(t):
+        output, _ = output_of_flat_parameters(model, X)
+        return torch.clamp(1 - Y * output(t)[:, 0], min=0).mean()
+
+    torch.testing.assert_close(risk_gradient_by_circuits(model, X, Y), torch.func.grad(risk)(theta), **TOL)
+    satisfied = m >= 1
+    assert risk_gradient_by_circuits(model, X[satisfied], Y[satisfied]).abs().max() == 0
+    found = risk_gradient_check(model, X, Y)
+    assert found.error < 1e-15 and found.n_examples == 10 and found.n_violations == int((m < 1).sum())
+    assert found.scale == torch.func.grad(risk)(theta).abs().max().item()
+
+
+def test_informational_perturbations_count_the_margin_violations_of_every_snapshot():
+    model = mlp([3, 4, 3, 1], 0)
+    X = torch.randn(40, 3, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    Y = torch.sign(model(X)[:, 0].detach())  # every example on the right side: scaling up the output helps
+    found = informational_perturbations(ScaledRun(model), [0, 1, 2], X, Y)
+    base = (Y * model(X)[:, 0]).detach()
+    for epoch, risk, fraction, found_margins in zip(found.epochs, found.risk, found.fraction, found.margins):
+        margin = (1 + epoch) * base
+        assert fraction == (margin < 1).double().mean().item()
+        assert risk == pytest.approx(torch.clamp(1 - margin, min=0).mean().item(), rel=1e-12)
+        np.testing.assert_allclose(found_margins, margin.numpy(), rtol=1e-12)
+    assert found.fraction[0] > found.fraction[2] and found.falls_with_risk()
+    assert not InformationalPerturbations([0, 1, 2], [1.0, 0.5, 0.2], [0.5, 0.6, 0.2], []).falls_with_risk()
+    assert not InformationalPerturbations([0, 1], [1.0, 1.2], [0.5, 0.4], []).falls_with_risk()  # risk rose
+    assert not InformationalPerturbations([0, 1], [1.0, 0.5], [0.5, 0.5], []).falls_with_risk()  # fraction flat
+    assert InformationalPerturbations([0, 1, 2], [1.0, 0.5, 0.2], [0.5, 0.5, 0.2], []).falls_with_risk()
+
+
+@pytest.mark.parametrize("widths,seed", [n for n in NETS if n[0][-1] == 1])
+def test_factorised_cancellation_sums_equal_the_enumerated_ones(widths, seed):
+    model = mlp(widths, seed)
+    X = torch.stack([random_input(widths[0], s) for s in range(4)])
+    X[1, 0] = 0.0  # a zero input: its circuits vanish but stay counted as open (their gates are open)
+    fast, slow = cancellation(model, X), enumerated_cancellation(model, X)
+    explicit = [explicit_circuits(model, x)[0] for x in X]
+    np.testing.assert_allclose(fast.output, [e.sum().item() for e in explicit], rtol=1e-12)
+    np.testing.assert_allclose(fast.absolute_sum, [e.abs().sum().item() for e in explicit], rtol=1e-12)
+    np.testing.assert_allclose(fast.square_sum, [(e ** 2).sum().item() for e in explicit], rtol=1e-12)
+    np.testing.assert_allclose(slow.square_sum, fast.square_sum, rtol=1e-12)
+    gates = [np.prod([g.sum().item() for g in circuit_assembly(model, x, 1.0).gates]) for x in X]
+    assert fast.n_open.tolist() == [widths[0] * g for g in gates]
+    assert slow.n_open[0] == fast.n_open[0] and slow.n_open[1] <= fast.n_open[1]
+    is_open = fast.n_open > 0  # where every circuit is closed the ratios are undefined (nan)
+    assert np.all(fast.effective_count[is_open] <= fast.n_open[is_open] * (1 + 1e-12))
+    np.testing.assert_allclose(fast.ratio[is_open], fast.absolute_sum[is_open] / np.abs(fast.output[is_open]), rtol=1e-15)
+    np.testing.assert_allclose(fast.normalised_output[is_open] ** 2,
+                               fast.output[is_open] ** 2 / fast.square_sum[is_open], rtol=1e-12)
+
+
+def test_cancellation_difference_is_rounding_small_and_catches_a_wrong_sum(monkeypatch):
+    import adaptsym.circuits as circuits
+
+    model = mlp([3, 4, 3, 1], 0)
+    X = torch.stack([random_input(3, s) for s in range(3)])
+    assert cancellation_difference(model, X) < 1e-14
+    right = circuits.cancellation
+    monkeypatch.setattr(circuits, "cancellation", lambda m, x: circuits.Cancellation(
+        right(m, x).output, right(m, x).absolute_sum * 1.01, right(m, x).square_sum, right(m, x).n_open))
+    assert cancellation_difference(model, X) > 1e-3
+
+
+def test_cancellation_of_equal_terms_of_one_sign_and_of_cancelling_terms():
+    one_sign = nn.Sequential(nn.Linear(4, 1, bias=False, dtype=torch.float64))
+    with torch.no_grad():
+        one_sign[0].weight.fill_(0.5)
+    found = cancellation(one_sign, torch.ones(1, 4, dtype=torch.float64))
+    assert found.ratio.tolist() == [1.0] and found.effective_count.tolist() == [4.0] and found.n_open.tolist() == [4]
+    with torch.no_grad():
+        one_sign[0].weight.copy_(torch.tensor([[0.5, -0.5, 0.5, -0.25]]))
+    found = cancellation(one_sign, torch.ones(1, 4, dtype=torch.float64))
+    assert found.ratio.tolist() == [7.0] and found.normalised_output.tolist() == [0.25 / np.sqrt(0.8125)]
+
+
+def test_sampling_standard_error_is_that_of_the_mean_of_uniformly_drawn_circuits():
+    model, x = mlp([4, 5, 6, 1], 0), random_input(4, 0)
+    values = enumerate_circuits(model, x)
+    n_paths, n = values.numel(), 500
+    population_sd = values.std(correction=0).item()
+    found = cancellation(model, x[None]).sampling_standard_error(n_paths, n)
+    assert found[0] == pytest.approx(n_paths * population_sd / n ** 0.5, rel=1e-12)
+    estimates = [estimate_path_sum(model, x, n, seed).estimate for seed in range(300)]
+    assert 0.85 < np.std(estimates) / found[0] < 1.15
+
+
+def synthetic_scaling(slope, noise, seed=0):
+    """A CancellationScaling whose log ratios are slope * log(open count) + noise per network and input."""
+    rng = np.random.default_rng(seed)
+    log_open = np.log(np.array([[10.0, 100.0, 1000.0], [1e4, 1e5, 1e6]]))[:, :, None, None] + np.zeros((2, 3, 30, 5))
+    log_ratio = slope * log_open + noise * rng.standard_normal(log_open.shape)
+    return CancellationScaling([2, 3], [4, 8, 16], log_ratio, log_open, log_open - 1.0, np.ones_like(log_open))
+
+
+def test_cancellation_exponent_is_the_fitted_slope_with_a_resampled_error():
+    alpha, error = synthetic_scaling(0.5, 0.3).exponent("open")
+    assert abs(alpha - 0.5) < 0.01 and 0 < error < 0.01
+    assert synthetic_scaling(0.5, 0.3).grows_like_sqrt("open") is True
+    assert synthetic_scaling(0.4, 0.3).grows_like_sqrt("open") is False
+    assert synthetic_scaling(0.5, 20.0).grows_like_sqrt("open") is None  # too noisy to tell 1/2 from 0.45
+    assert synthetic_scaling(0.5, 0.0).exponent("effective") == pytest.approx((0.5, 0.0), abs=1e-12)
+    with pytest.raises(ValueError, match="count"):
+        synthetic_scaling(0.5, 0.3).exponent("all")
+
+
+def test_cancellation_scaling_measures_seeded_networks_of_every_depth_and_width():
+    X = torch.stack([random_input(3, s) for s in range(4)])
+    found = cancellation_scaling(3, [2, 3], [4, 6], 2, X, seed=7)
+    assert found.log_ratio.shape == found.log_open.shape == (2, 2, 2, 4)
+    again = cancellation_scaling(3, [2, 3], [4, 6], 2, X, seed=7)
+    np.testing.assert_array_equal(found.log_ratio, again.log_ratio)
+    assert found.log_open[1, 0].max() <= np.log(3 * 4 * 4) + 1e-12  # depth 3, width 4: at most 3 * 4 * 4 paths
+    finite = np.isfinite(found.log_ratio)
+    assert np.all(found.log_ratio[finite] >= -1e-12)  # Σ|Ψ| >= |ΣΨ|
+    assert np.all(found.log_effective[finite] <= found.log_open[finite] + 1e-12)
 
 
 def test_relative_path_sum_error_compares_the_path_sum_with_a_given_output():
@@ -469,6 +641,10 @@ def test_estimate_path_sum_is_the_sampled_estimate_with_its_standard_error():
     z_scores = [estimate_path_sum(model, x, 500, seed).z_score for seed in range(200)]
     assert abs(np.mean(z_scores)) < 4 / 200**0.5 and 0.7 < np.std(z_scores) < 1.3
     assert PathSumEstimate(1, 1, 1.0, 0.5, 0.0, 1.0).unbiased() and not PathSumEstimate(1, 1, 2.0, 0.5, 0.0, 1.0).unbiased()
+    # the z-test decides only where a bias as large as T(x) itself would fail it
+    assert PathSumEstimate(1, 1, 10.0, 0.5, 10.2, 1.0).unbiasedness() is True
+    assert PathSumEstimate(1, 1, 12.5, 0.5, 10.0, 1.0).unbiasedness() is False
+    assert PathSumEstimate(1, 1, 0.0, 1e8, 1.0, 1.0).unbiasedness() is None  # any estimate of T's size passes
 
 
 def test_cnn_path_sum_error_is_rounding_small_against_the_cnn_outputs():

@@ -53,13 +53,17 @@ def test_depth_growth_figure_draws_one_line_per_count():
     plt.close(fig)
 
 
-def test_chapter_one_figures_draw_the_constraints_and_one_curve_per_gate_layer():
+def test_chapter_one_figures_draw_the_multipliers_the_laws_and_one_curve_per_gate_layer():
     from adaptsym import umwelt
     from adaptsym.plotting import gate_law_figure, marginal_figure, maxent_figure
 
     found = umwelt.enclosed_maxent(np.random.default_rng(0).normal(size=(5, 2)), 3)
     fig = maxent_figure(found)
-    np.testing.assert_array_equal(fig.axes[0].lines[0].get_xydata(), np.column_stack([found.tau, found.achieved]))
+    np.testing.assert_array_equal(fig.axes[0].lines[0].get_xydata(),
+                                  np.column_stack([found.teacher_multipliers, found.solution.multipliers]))
+    np.testing.assert_array_equal(fig.axes[1].lines[0].get_xydata(),
+                                  np.column_stack([found.solution.law.ravel(), found.primal.law.ravel()]))
+    assert fig.axes[1].get_xscale() == fig.axes[1].get_yscale() == "log"
     plt.close(fig)
 
     tv = np.array([[0.5, 0.9], [0.1, 0.0]])
@@ -67,10 +71,33 @@ def test_chapter_one_figures_draw_the_constraints_and_one_curve_per_gate_layer()
     assert [ax.get_title() for ax in fig.axes] == ["a", "b"]
     np.testing.assert_array_equal(fig.axes[1].lines[1].get_ydata(), [0.45, 1e-300])  # 0 drawn at 1e-300
     plt.close(fig)
-    fig = marginal_figure(umwelt.MarginalComparison((1.0, 0.1), tv, 2 * tv), title="widths")
+    by_input = np.stack([2 * tv, 2 * tv, np.full_like(tv, 0.75)], axis=1)  # (temperature, input, layer)
+    comparison = umwelt.MarginalComparison((1.0, 0.1), tv, by_input.mean(axis=1), by_input, np.array([2, 2, 0]),
+                                           (2, 2))
+    fig = marginal_figure(comparison, title="widths")
     np.testing.assert_array_equal(fig.axes[0].lines[0].get_ydata(), [0.5, 0.1])
-    np.testing.assert_array_equal(fig.axes[1].lines[0].get_ydata(), [1.0, 0.2])
+    np.testing.assert_allclose(fig.axes[1].lines[1].get_ydata(), [(1.8 + 1.8 + 0.75) / 3, 0.25])
+    np.testing.assert_array_equal(fig.axes[2].lines[0].get_ydata(), [1.0, 0.2])  # the two untied inputs
     assert fig.axes[0].get_title() == "widths" and len(fig.axes[1].lines) == 2
+    assert fig.axes[2].get_title() == "inputs without a tie (66.7%)"
+    plt.close(fig)
+
+
+def test_tied_cost_figure_draws_kl_information_and_residual_per_width():
+    from adaptsym import umwelt
+    from adaptsym.plotting import tied_cost_figure
+
+    kl = np.array([[0.0, 0.2, 0.3], [0.0, 0.1, 0.05]])
+    full = np.array([[0.4, 0.45, 0.5], [0.3, 0.35, 0.4]])
+    residual = np.array([[1e-20, 0.1, 0.2], [1e-13, 0.05, 0.06]])
+    cost = umwelt.TiedCost((2, 3), 3, full, full + kl, kl, residual, 0.0, 0.0, 0.0, np.zeros((2, 3)))
+    fig = tied_cost_figure(cost)
+    ax_kl, ax_residual = fig.axes
+    np.testing.assert_array_equal(ax_kl.lines[2].get_xydata(), [[1, 0.0], [2, 0.1], [3, 0.05]])
+    np.testing.assert_allclose(ax_kl.lines[1].get_ydata(), np.log(2) - full[0])  # dotted: ln 2 - H_full
+    np.testing.assert_array_equal(ax_residual.lines[0].get_ydata(), [1e-17, 0.1, 0.2])  # floored for the log axis
+    assert [t.get_text() for t in ax_kl.get_legend().get_texts()] == ["width 2", "width 3"]
+    assert ax_residual.get_yscale() == "log"
     plt.close(fig)
 
 
@@ -112,10 +139,10 @@ def test_chapter_three_figures_draw_the_circuit_and_the_loop():
     from adaptsym.plotting import basis_circuit_figure, feedback_loop_figure
 
     model = relu_mlp([2, 2, 1], dtype=torch.float64, device="cpu")
-    found = circuit_assembly(model, torch.tensor([1.0, -0.5], dtype=torch.float64))
+    found = circuit_assembly(model, torch.tensor([1.0, -0.5], dtype=torch.float64), 1.0)
     fig = basis_circuit_figure(found)
     assert f"Ψ = {found.largest:.3f}" in fig.axes[0].get_title()
-    assert fig.axes[0].texts[0].get_text() == f"T(x) = Σ Ψ = {found.output:.3f}"
+    assert fig.axes[0].texts[0].get_text() == f"assembly:\nT(x) = Σ Ψ = {found.output:.3f}"
     plt.close(fig)
 
     history = [{"epoch": e, "train_loss": 1.0 / (e + 1), "test_loss": 1.0} for e in range(3)]
@@ -127,6 +154,54 @@ def test_chapter_three_figures_draw_the_circuit_and_the_loop():
     assert len(shift.patches) == 1 and list(shift.patches[0].get_data().values) == [0.1, -0.1]
     assert list(asymmetry.lines[0].get_ydata()) == [0.05, 0.1]
     assert [list(line.get_ydata()) for line in assembly.lines[:2]] == [[0.1, 0.4], [0.5, 0.6]]
+    plt.close(fig)
+
+
+def test_fig_2_draws_the_perturbation_the_assembly_and_the_feedback_it_is_given():
+    import torch
+
+    from adaptsym.circuits import CircuitAssembly
+    from adaptsym.plotting import basis_circuit_figure
+
+    weights = [torch.tensor([[1.0, -2.0], [0.5, 1.0]]), torch.tensor([[3.0, -1.0], [1.0, 1.0]]),
+               torch.tensor([[2.0, 1.0]])]
+    gates = [torch.tensor([1.0, 0.0]), torch.tensor([1.0, 1.0])]
+    found = CircuitAssembly(weights, gates, torch.arange(8.0), (1, 0, 1), 0.25, -1.0, (2, 0, 1), -0.625, 1.5, 2)
+    fig = basis_circuit_figure(found)
+    ax = fig.axes[0]
+    texts = "\n".join(text.get_text() for text in ax.texts)
+    assert "highlighted basis circuit Ψ = 5.000" in ax.get_title()  # values[(1, 0, 1)] on a 2x2x2 grid
+    assert "T(x) = Σ Ψ = 0.250" in texts and "label y = -1" in texts and "L′(yT) = -1" in texts
+    assert "Ω = ∂Ψ/∂w = -0.625" in texts and "Σ Ω over 2 circuits = ∂T/∂w = 1.500" in texts
+    assert f"∂L/∂w = L′(yT) · y · Σ Ω = {found.risk_gradient:.3f}" in texts and found.risk_gradient == 1.5
+    curvy = [line for line in ax.lines if line.get_linestyle() == "--"]
+    assert len(curvy) == 1  # the perturbed weight w^2_{0 1}: layer 1 node 0 (y = -0.5) to layer 2 node 1 (y = 0.5)
+    np.testing.assert_allclose([curvy[0].get_xdata()[[0, -1]], curvy[0].get_ydata()[[0, -1]]],
+                               [[1.0, 2.0], [-0.5, 0.5]], atol=1e-12)
+    assert sum(line.get_color() == "tab:green" for line in ax.lines) == 3  # the highlighted circuit's 3 edges
+    plt.close(fig)
+
+
+def test_cancellation_and_informational_perturbation_figures_draw_the_numbers_they_are_given():
+    from adaptsym.circuits import CancellationScaling, InformationalPerturbations
+    from adaptsym.plotting import cancellation_figure, informational_perturbation_figure
+
+    log_open = np.log([[10.0, 100.0], [1e3, 1e4]])[:, :, None, None] + np.zeros((2, 2, 3, 2))
+    scaling = CancellationScaling([2, 3], [4, 8], 0.5 * log_open, log_open, log_open - 1, np.full(log_open.shape, 2.0))
+    fig = cancellation_figure(scaling)
+    ax_open, ax_effective, ax_normal = fig.axes
+    np.testing.assert_allclose(ax_open.lines[0].get_xdata(), [10.0, 100.0])
+    np.testing.assert_allclose(ax_open.lines[0].get_ydata(), np.sqrt([10.0, 100.0]))
+    np.testing.assert_allclose(ax_effective.lines[1].get_xdata(), np.exp(np.log([1e3, 1e4]) - 1))
+    assert "fit α = 0.500 ± 0.000" in [t.get_text() for t in ax_open.get_legend().get_texts()]
+    assert "mean square 4.00" in ax_normal.get_legend().get_texts()[0].get_text()
+    plt.close(fig)
+
+    found = InformationalPerturbations([0, 10], [1.2, 0.3], [0.6, 0.2], [np.array([0.5, 2.0]), np.array([3.0, 1.5])])
+    fig = informational_perturbation_figure(found)
+    ax_risk, ax_margin = fig.axes
+    assert list(ax_risk.lines[0].get_ydata()) == [1.2, 0.3] and list(ax_risk.lines[1].get_ydata()) == [0.6, 0.2]
+    assert list(ax_margin.lines[1].get_xdata()) == [1.5, 3.0] and list(ax_margin.lines[1].get_ydata()) == [0.5, 1.0]
     plt.close(fig)
 
 
@@ -172,4 +247,58 @@ def test_published_data_figure_draws_the_modes_the_projections_and_the_fit():
     assert [p.get_height() for p in modes.patches] == [2.0]  # λ₁ / noise edge
     assert modes.get_xticklabels()[0].get_text() == "under LB"
     assert projection.patches and "RMSE 0.050" in fit.get_title()
+    plt.close(fig)
+
+
+def test_chapter_two_exact_figures_draw_risks_bounds_free_energies_and_floors():
+    import pytest
+
+    from adaptsym import stochastic
+    from adaptsym.plotting import (entropy_floor_figure, free_energy_figure, likelihood_bounds_figure,
+                                   temperature_risk_figure)
+
+    history = [{"train_loss": 1.0}]
+    training = stochastic.TemperatureTraining({0.0: [history + [{"train_loss": r}] for r in (0.1, 0.12)],
+                                               0.5: [history + [{"train_loss": r}] for r in (0.2, 0.24)]})
+    fig = temperature_risk_figure(training)
+    ax = fig.axes[0]
+    assert ax.lines[0].get_ydata()[0] == pytest.approx(0.11)  # the deterministic mean
+    np.testing.assert_array_equal(ax.lines[1].get_xydata(), [[0.5, 0.2], [0.5, 0.24]])  # one dot per seed
+    plt.close(fig)
+
+    t = np.array([1.0, 0.1])
+    log_likelihood = np.array([[-0.5, -0.7], [-0.4, -0.6]])
+    bounds = stochastic.LikelihoodBounds(t, log_likelihood, log_likelihood - 0.1, log_likelihood - 1.0,
+                                         np.array([-0.45, -0.8]), np.array([[True, False], [True, True]]))
+    trace = stochastic.LikelihoodTrace("logistic", np.array([0, 10]), t, np.array([[-1.0, -1.1], [-0.6, -0.5]]),
+                                       np.array([-1.0, -0.5]), bounds)
+    reading = stochastic.EMReading({"logistic": bounds}, {"logistic": trace})
+    fig = likelihood_bounds_figure(reading)
+    ax_mean, ax_above, ax_map, ax_train = fig.axes
+    np.testing.assert_allclose(ax_mean.lines[1].get_ydata(), [-0.1, -0.1])  # prior ELBO - log mu_L
+    np.testing.assert_allclose(ax_mean.lines[3].get_ydata(), [-0.025, -0.125])  # backprop objective - log mu_L
+    np.testing.assert_allclose(ax_mean.lines[4].get_ydata(), [0.05, -0.05])  # its largest excess
+    np.testing.assert_allclose(ax_above.lines[0].get_ydata(), [0.5, 0.0])  # -0.45 > -0.5; -0.45 < -0.4
+    np.testing.assert_allclose(ax_map.lines[0].get_ydata(), [0.5, 1.0])
+    np.testing.assert_array_equal(ax_train.lines[1].get_ydata(), [-1.1, -0.5])
+    plt.close(fig)
+
+    curves = stochastic.gate_free_energy_curves(0.5, [1.0, 0.1], n_grid=101)
+    network = stochastic.NetworkFreeEnergy(t, np.array([-1.0, -2.0]), np.array([1.0, 0.1]), np.array([-2.0, -2.01]),
+                                           np.array([-2.5, -2.6]), -2.0, 0.5)
+    fig = free_energy_figure(curves, network)
+    ax_gate, ax_net = fig.axes
+    assert ax_gate.lines[1].get_xdata()[0] == pytest.approx(curves.minimiser(1.0))  # the minimum marked
+    np.testing.assert_array_equal(ax_net.lines[0].get_ydata(), [-2.0, -2.01])
+    np.testing.assert_allclose(ax_net.lines[2].get_ydata(), [-1.0, -0.01])  # -T S
+    plt.close(fig)
+
+    risk = stochastic.RiskTrace(10, np.array([0, 5]), np.array([0.7, 0.1]), np.array([0.9, 1.5]),
+                                np.array([0.4, 1.0]), 0.5, 0.0)
+    fig = entropy_floor_figure(stochastic.EntropyFloor({10: risk}))
+    ax = fig.axes[0]
+    np.testing.assert_array_equal(ax.lines[0].get_ydata(), [0.9, 1.5])
+    np.testing.assert_array_equal(ax.lines[1].get_ydata(), [0.7, 0.1])
+    assert list(ax.lines[2].get_ydata()) == [0.5, 0.5]
+    np.testing.assert_array_equal(fig.axes[1].lines[0].get_ydata(), [0.4, 1.0])
     plt.close(fig)
