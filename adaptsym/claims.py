@@ -28,7 +28,7 @@ from .tables import markdown_rows
 VERDICTS = ("agrees", "disagrees", "inconclusive")
 KINDS = ("identity", "paper", "ours")
 NOT_IN_PAPER = "not in the paper"
-_CITATION = re.compile(r"§|\b(eqs?|Figs?|App|Sec|Table)\.|appendix|section", re.IGNORECASE)
+_CITATION = re.compile(r"§|\b(eqs?|Figs?|App|Sec|Table|supp)\.|appendix|section", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -79,12 +79,12 @@ class Ledger:
 
 def check_claim_kind(kind: str, paper: str, criterion: str) -> None:
     """ValueError unless ``kind`` is one of :data:`KINDS`, the criterion is stated, a ``paper`` claim cites the
-    paper (section, equation, figure or appendix) and an ``ours`` claim says it is not in the paper."""
+    paper (section, equation, figure, appendix or supplement) and an ``ours`` claim says it is not in the paper."""
     check_choice(kind, KINDS, "claim kind")
     if not criterion.strip():
         raise ValueError("a claim states its criterion: the test its measured value must pass")
     if kind == "paper" and not _CITATION.search(paper):
-        raise ValueError(f"a 'paper' claim cites where the paper says it (§, eq., Fig., App.); got {paper!r}")
+        raise ValueError(f"a 'paper' claim cites where the paper says it (§, eq., Fig., App., supp.); got {paper!r}")
     if kind == "ours" and NOT_IN_PAPER not in paper:
         raise ValueError(f"an 'ours' claim says {NOT_IN_PAPER!r} in its paper column; got {paper!r}")
 

@@ -36,7 +36,8 @@ def test_every_claim_has_a_kind_a_criterion_and_a_source(kind, paper, criterion,
         Ledger("1", "smoke").record("c", paper, 1.0, True, kind=kind, criterion=criterion)
 
 
-@pytest.mark.parametrize("paper", ["symmetric (§II.4)", "eq. 19", "Fig. 7b", "App. G", "eqs. 10-11", "appendix B"])
+@pytest.mark.parametrize("paper", ["symmetric (§II.4)", "eq. 19", "Fig. 7b", "App. G", "eqs. 10-11", "appendix B",
+                                   "assumed (supp. B G 7)"])
 def test_paper_claims_may_cite_a_section_an_equation_a_figure_or_an_appendix(paper):
     check_claim_kind("paper", paper, "x < 1")
 
