@@ -259,9 +259,9 @@ plt.show()
 # replace BP's in eq. 5 either.  What
 # the data ask for is a mixture.  So we split a region into its two polarities only where the data say there
 # are two: its leading eigenvalue lies beyond the noise edge *and* the networks' mean projections on the leading
-# eigenvector are bimodal (`weight_space.polarity_test`: ΔBIC of two Gaussians against one, with a
-# parametric-bootstrap p-value below 0.01, one value per network so that near-identical draws are not counted as
-# evidence).  A split takes whole networks at a time, by the sign of their mean projection
+# eigenvector are bimodal (`weight_space.polarity_test`: two Gaussians beat one by BIC, $\Delta\mathrm{BIC} > 0$,
+# and a parametric bootstrap under one Gaussian gives $p < 0.01$; one value per network, so that near-identical
+# draws are not counted as evidence).  A split takes whole networks at a time, by the sign of their mean projection
 # (`ising.split_by_leading_mode`); each polarity is fitted by the same BP Boltzmann learning, and the moments of the
 # mixture (each polarity weighted by its share of the configurations) are compared with the data.  This plays the
 # role that fixing the permutation of hidden units plays in the paper's appendix J: it removes a near-symmetry

@@ -228,6 +228,8 @@ def test_bimodality_tells_two_modes_from_one():
     assert found.delta_bic > 10 and found.p_value == pytest.approx(1 / 101) and ws.is_bimodal(found)
     one = ws.bimodality(rng.normal(0, 1, 100), n_bootstrap=100, seed=0)
     assert one.delta_bic < 0 and one.p_value > 0.05 and not ws.is_bimodal(one)
+    skewed = ws.Bimodality(delta_bic=-8.8, p_value=0.005, n_bootstrap=200)  # non-Gaussian, yet BIC prefers one mode
+    assert not ws.is_bimodal(skewed)
 
 
 def test_a_region_is_split_only_when_its_networks_are_bimodal_along_the_mode():
