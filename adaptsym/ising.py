@@ -214,10 +214,11 @@ def sample_moments(samples, chunk: int = 65536) -> tuple[np.ndarray, np.ndarray]
     return m / len(samples), C / len(samples)
 
 
-def correlation_coefficients(samples) -> np.ndarray:
-    """Pearson correlations (C_ij - m_i m_j) / sqrt((1 - m_i^2)(1 - m_j^2)) of ±1 samples (n, N),
-    with 0 for pairs involving a spin that never changes (and 1 on the diagonal)."""
-    m, C = sample_moments(samples)
+def correlation_from_moments(m, C) -> np.ndarray:
+    """Pearson correlations (C_ij - m_i m_j) / sqrt((1 - m_i^2)(1 - m_j^2)) of ±1 spins from their
+    magnetisations m and pair moments C, with 0 for pairs involving a frozen spin (|m_i| = 1) and 1
+    on the diagonal."""
+    m, C = np.asarray(m, dtype=np.float64), np.asarray(C, dtype=np.float64)
     spread = np.sqrt(np.clip(1.0 - m**2, 0.0, None))
     scale = np.outer(spread, spread)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -226,11 +227,21 @@ def correlation_coefficients(samples) -> np.ndarray:
     return r
 
 
+def correlation_coefficients(samples) -> np.ndarray:
+    """:func:`correlation_from_moments` of the moments of ±1 samples (n, N)."""
+    return correlation_from_moments(*sample_moments(samples))
+
+
+def leading_eigenpair(r: np.ndarray) -> tuple[float, np.ndarray]:
+    """The largest eigenvalue of a symmetric (correlation) matrix and its unit eigenvector."""
+    values, vectors = np.linalg.eigh(r)
+    return float(values[-1]), vectors[:, -1]
+
+
 def leading_mode(samples) -> tuple[float, np.ndarray]:
     """The largest eigenvalue of the correlation-coefficient matrix of ±1 samples (n, N) and its
     unit eigenvector: the collective direction along which whole configurations differ most."""
-    values, vectors = np.linalg.eigh(correlation_coefficients(samples))
-    return float(values[-1]), vectors[:, -1]
+    return leading_eigenpair(correlation_coefficients(samples))
 
 
 def noise_edge(n_spins: int, n_independent: int) -> float:
@@ -253,9 +264,19 @@ def split_by_leading_mode(samples, groups=None, vector=None) -> np.ndarray:
     vector = leading_mode(samples)[1] if vector is None else np.asarray(vector, dtype=np.float64)
     if vector.shape != (samples.shape[1],):
         raise ValueError(f"vector must have shape ({samples.shape[1]},), got {vector.shape}")
-    projection = (samples - samples.mean(axis=0, dtype=np.float64)) @ vector
-    group_mean = np.bincount(index, weights=projection) / np.bincount(index)
-    return group_mean[index] > 0
+    return group_mean_projection(samples, groups, vector)[index] > 0
+
+
+def mode_projection(samples, vector) -> np.ndarray:
+    """The projection (s - m) . v of each row of ``samples`` (n, N) on a mode ``vector`` (N,)."""
+    return (samples - np.mean(samples, axis=0, dtype=np.float64)) @ vector
+
+
+def group_mean_projection(samples, groups, vector) -> np.ndarray:
+    """The mean :func:`mode_projection` of each group of rows (labels ``groups``, one per row; default:
+    each row alone), in the order of the sorted labels: one value per group (e.g. per network)."""
+    index, _ = _groups_of(samples, groups)
+    return np.bincount(index, weights=mode_projection(samples, vector)) / np.bincount(index)
 
 
 def mixture_moments(weights, magnetisations, pair_moments) -> tuple[np.ndarray, np.ndarray]:

@@ -332,9 +332,7 @@ def polarity_test(model: RegionModel, n_bootstrap: int, seed: int) -> Bimodality
     the leading eigenvalue is within the noise edge (no mode to split along)."""
     if not model.has_collective_mode:
         return None
-    projection = (model.samples - model.samples.mean(0)) @ model.mode[1]
-    index = np.unique(model.groups, return_inverse=True)[1]
-    return bimodality(np.bincount(index, weights=projection) / np.bincount(index), n_bootstrap, seed)
+    return bimodality(ising.group_mean_projection(model.samples, model.groups, model.mode[1]), n_bootstrap, seed)
 
 
 def split_reason(model: RegionModel, test: Bimodality | None) -> str:
@@ -361,7 +359,7 @@ def polarity_mixture(model: RegionModel, options: FitOptions) -> PolarityMixture
     part_m = [part.mean(0, dtype=np.float64) for part in parts]
     mixed = ising.mixture_moments(shares, *zip(*bp))
     independent = ising.mixture_moments(shares, part_m, [np.outer(mk, mk) for mk in part_m])
-    return PolarityMixture(labels, (samples - samples.mean(0)) @ vector, fits, shares, mixed,
+    return PolarityMixture(labels, ising.mode_projection(samples, vector), fits, shares, mixed,
                            ising.moment_rmse(*model.moments, *mixed), ising.moment_rmse(*model.moments, *independent))
 
 

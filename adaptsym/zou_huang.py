@@ -119,17 +119,6 @@ def load_configurations(root: str | Path | None = None) -> tuple[np.ndarray, np.
     return spins.astype(np.int8), accuracy
 
 
-def correlation_from_moments(m: np.ndarray, C: np.ndarray) -> np.ndarray:
-    """Correlation coefficients r_ij = (C_ij - m_i m_j) / sqrt((1 - m_i^2)(1 - m_j^2)) of ±1 spins from their
-    moments (r_ii = 1); a frozen spin (|m_i| = 1) gets r = 0 with the others."""
-    spread = np.sqrt(np.clip(1 - m ** 2, 0, None))
-    connected = C - np.outer(m, m)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        r = np.where(np.outer(spread, spread) > 0, connected / np.outer(spread, spread), 0.0)
-    np.fill_diagonal(r, 1.0)
-    return r
-
-
 @dataclass(frozen=True)
 class PublishedRegion:
     """One region of one of the authors' scenarios, measured with the chapter's diagnostics: the leading
@@ -150,19 +139,19 @@ class PublishedRegion:
     flip_overlap: float
 
 
-def published_region(scenario: str, region: str, root=None, bp_max_iter: int = 1000,
-                     damping: float = 0.5) -> PublishedRegion:
-    """The diagnostics of :class:`PublishedRegion` on the authors' moments and model of one region."""
-    m_all, C_all = load_moments(scenario, root)
+def published_region(scenario: str, region: str, root=None, bp_max_iter: int = 1000, damping: float = 0.5,
+                     moments: tuple[np.ndarray, np.ndarray] | None = None) -> PublishedRegion:
+    """The diagnostics of :class:`PublishedRegion` on the authors' moments and model of one region; ``moments`` are
+    the scenario's (m, C) when already loaded (:func:`load_moments`)."""
+    m_all, C_all = load_moments(scenario, root) if moments is None else moments
     part = region_slice(scenario, region)
     m, C = m_all[part], C_all[part, part]
-    values, vectors = np.linalg.eigh(correlation_from_moments(m, C))
     J, h = load_model(scenario, region, root)
     m_bp, C_bp, converged, messages = ising.bp_moments(J, h, max_iter=bp_max_iter, damping=damping, tol=1e-8,
                                                        return_messages=True)
     m_flip = ising.bp_moments(J, h, max_iter=bp_max_iter, damping=damping, tol=1e-8, messages=-messages)[0]
     overlap = float(m_bp @ m_flip / max(np.linalg.norm(m_bp) * np.linalg.norm(m_flip), 1e-300))
-    return PublishedRegion(scenario, region, (m, C), (m_bp, C_bp), (float(values[-1]), vectors[:, -1]),
+    return PublishedRegion(scenario, region, (m, C), (m_bp, C_bp), ising.leading_eigenpair(ising.correlation_from_moments(m, C)),
                            ising.noise_edge(len(m), N_CONFIGURATIONS), ising.moment_rmse(m, C, m_bp, C_bp),
                            ising.moment_rmse(m, C, m, np.outer(m, m)), bool(converged), overlap)
 
@@ -174,8 +163,12 @@ def regions_of(scenario: str) -> list[str]:
 
 def published_regions(scenarios, root=None, bp_max_iter: int = 1000) -> dict[tuple[str, str], PublishedRegion]:
     """:func:`published_region` for every region of every scenario, keyed (scenario, region)."""
-    return {(scenario, region): published_region(scenario, region, root, bp_max_iter)
-            for scenario in scenarios for region in regions_of(scenario)}
+    found = {}
+    for scenario in scenarios:
+        moments = load_moments(scenario, root)  # once per scenario: its regions share the 675 x 675 table
+        found.update({(scenario, region): published_region(scenario, region, root, bp_max_iter, moments=moments)
+                      for region in regions_of(scenario)})
+    return found
 
 
 def published_table(found: dict[tuple[str, str], PublishedRegion]) -> tuple[list[str], list[list]]:

@@ -240,6 +240,16 @@ def test_correlation_coefficients_match_numpy_and_survive_frozen_spins():
     assert r[2, 2] == 1.0 and np.all(np.isfinite(r))
 
 
+def test_correlations_from_moments_equal_numpy_on_the_samples_and_zero_for_frozen_spins():
+    rng = np.random.default_rng(2)
+    samples = np.where(rng.random((500, 6)) < np.linspace(0.2, 0.9, 6), 1, -1).astype(np.int8)
+    samples[:, 5] = samples[:, 4]  # a perfectly correlated pair
+    r = ising.correlation_from_moments(*ising.sample_moments(samples))
+    np.testing.assert_allclose(r, np.corrcoef(samples.T.astype(float)), atol=1e-12)
+    frozen = ising.correlation_from_moments(np.array([1.0, 0.0]), np.array([[1.0, 0.0], [0.0, 1.0]]))
+    assert np.array_equal(frozen, np.eye(2))
+
+
 def test_moment_convergence_follows_the_sampling_noise():
     """Independent fair spins: m_i and C_ij of k rows have variance 1/k, so the subset-vs-all
     squared RMSE is 2 (1/k - 1/n); whole groups of identical rows count as one row."""

@@ -97,16 +97,6 @@ def test_configurations_have_the_accuracy_first_then_675_spins(tmp_path):
         zh.load_configurations(tmp_path)
 
 
-def test_correlations_from_moments_equal_those_of_the_samples():
-    rng = np.random.default_rng(2)
-    samples = np.where(rng.random((500, 6)) < np.linspace(0.2, 0.9, 6), 1, -1).astype(np.int8)
-    samples[:, 5] = samples[:, 4]  # a perfectly correlated pair
-    r = zh.correlation_from_moments(*ising.sample_moments(samples))
-    assert np.allclose(r, ising.correlation_coefficients(samples), atol=1e-12)
-    frozen = zh.correlation_from_moments(np.array([1.0, 0.0]), np.array([[1.0, 0.0], [0.0, 1.0]]))
-    assert np.array_equal(frozen, np.eye(2))
-
-
 def test_diagnostics_of_a_model_that_produced_its_data(planted):
     root, (m, C), _ = planted
     found = zh.published_regions(["shallow"], root)[("shallow", "FULL")]
