@@ -37,8 +37,9 @@ from scipy.stats import spearmanr
 from torch import nn
 
 from adaptsym.device import one_cpu_thread
-from adaptsym.models import hinge_loss, mlp_linears, relu_pre_activations
+from adaptsym.models import hinge_loss, mlp_linears, relu_mlp, relu_pre_activations, scores
 from adaptsym.progress import progress_bar
+from adaptsym.umwelt import gate_states
 
 # Largest number of activations (samples x inputs x width) held at once when sampling many networks.
 _MAX_ACTIVATIONS = 2**25
@@ -471,8 +472,6 @@ class GateEnumeration:
         ``-E(h)/T - Σ_l log Z_l`` cancels large terms as T -> 0)."""
         if not (math.isfinite(temperature) and temperature > 0):
             raise ValueError(f"the gate law needs a finite temperature > 0; got {temperature}")
-        from adaptsym.umwelt import gate_states
-
         total = torch.zeros_like(self.energy)
         for z in self.fields:
             signs = 2 * torch.as_tensor(gate_states(z.shape[-1]), dtype=z.dtype, device=z.device) - 1  # (K, n_l)
@@ -503,8 +502,6 @@ def enumerate_gates(model: nn.Sequential, x: torch.Tensor, max_states: int = MAX
     Built layer by layer: each state of the layers below is extended by every state of the next layer, whose
     fields ``z = W_l x_{l-1}`` are computed once per state below.  Needs at most ``max_states`` joint states.
     """
-    from adaptsym.umwelt import gate_states
-
     _check_single_output(model)
     linears = mlp_linears(model)
     n_states = 2 ** sum(linear.out_features for linear in linears[:-1])
@@ -529,8 +526,6 @@ def label_log_likelihood(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 
 def logistic_loss(output: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """Empirical logistic risk (cross entropy, §II.3): the mean of ``-log σ(y T(x))`` over examples."""
-    from adaptsym.models import scores
-
     return -label_log_likelihood(scores(output), y).mean()
 
 
@@ -822,8 +817,6 @@ class FreeEnergyCheck:
 def free_energy_check(z: torch.Tensor | np.ndarray, temperatures: Sequence[float], n_random: int,
                       seed: int) -> FreeEnergyCheck:
     """:class:`FreeEnergyCheck` of the field vectors ``z`` (m, n) (float64, CPU), the same random laws for all."""
-    from adaptsym.umwelt import gate_states
-
     z_t = torch.as_tensor(z, dtype=torch.float64).detach().cpu().reshape(-1, np.shape(z)[-1])
     states = torch.as_tensor(gate_states(z_t.shape[1]), dtype=torch.float64)
     random_laws = torch.as_tensor(np.random.default_rng(seed).dirichlet(np.ones(len(states)), n_random))
@@ -966,8 +959,6 @@ def teacher_task(dim: int, hidden: Sequence[int], scale: float, n_train: int, n_
                  seed: int) -> TeacherTask:
     """:class:`TeacherTask` with teacher :func:`adaptsym.models.relu_mlp` ``[dim, *hidden, 1]`` (seed ``seed``)
     times ``scale``: the smaller ``scale``, the noisier the labels."""
-    from adaptsym.models import relu_mlp
-
     teacher = relu_mlp([dim, *hidden, 1], seed=seed, dtype=torch.float64, device="cpu")
     generator = torch.Generator().manual_seed(seed)
     x = torch.randn(n_train + n_population, dim, generator=generator, dtype=torch.float64)
@@ -1010,8 +1001,6 @@ def logistic_risk_trace(task: TeacherTask, n_train: int, widths: Sequence[int], 
                         seed: int) -> RiskTrace:
     """Train a bias-free ReLU student ``widths`` (seed ``seed``) with full-batch Adam on the logistic risk of the
     first ``n_train`` examples of ``task``, recording a :class:`RiskTrace` every ``every`` steps."""
-    from adaptsym.models import relu_mlp
-
     student = relu_mlp(list(widths), seed=seed, dtype=torch.float64, device="cpu")
     x, y = task.x_train[:n_train], task.y_train[:n_train]
     optimizer = torch.optim.Adam(student.parameters(), lr=lr)
