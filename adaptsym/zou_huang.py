@@ -180,6 +180,20 @@ def published_table(found: dict[tuple[str, str], PublishedRegion]) -> tuple[list
                      for p in found.values()]
 
 
+OUR_SCENARIOS = {"under": "under-para", "over": "over-para", "shallow": "shallow"}
+"""Chapter 7's scenarios and the authors' MNIST scenario of the same network."""
+
+
+def published_note(found: dict[tuple[str, str], PublishedRegion], scenario: str, region: str) -> str:
+    """What the authors' own published model of the same scenario and region achieves on their own data (Fig. 3b),
+    for the "paper" column of our claim; empty when their data are not on this machine."""
+    theirs = found.get((OUR_SCENARIOS.get(scenario, scenario), region))
+    if theirs is None:
+        return ""
+    return (f"; their published {theirs.scenario} {region} model on their data: BP RMSE {theirs.rmse_model:.3f}, "
+            f"independent spins {theirs.rmse_independent:.3f}")
+
+
 def model_beats_independent(region: PublishedRegion) -> bool:
     """Verdict on the authors' Fig. 3b with their own model: its BP moments are closer to their data than the
     independent-spin model's (smaller RMSE)."""

@@ -15,11 +15,16 @@
 # # 7. Binary networks and the data-driven Ising model
 #
 # Zou & Huang ask what the space of good weights of a deep network looks like {cite}`zou2021liquid`.
-# They train networks of binary weights ``w = ±1`` through continuous fields (each weight is +1 with
-# probability ``sigmoid(θ)``, eq. 1, trained by the local reparameterisation of eqs. 2–3), collect many
+# They train networks of binary weights $w = \pm 1$ through continuous fields (each weight is $+1$ with
+# probability $\sigma(\theta)$, eq. 1, trained by the local reparameterisation of eqs. 2–3), collect many
 # weight configurations that classify well, and fit to them the least structured model that reproduces
-# their magnetisations and pairwise correlations: an Ising model ``P(s) ∝ exp(Σ_{i<j} J_ij s_i s_j + Σ_i h_i s_i)``
-# (eq. 4), learned by Boltzmann learning with belief-propagation moments (eq. 5, appendix C) or by
+# their magnetisations and pairwise correlations, an Ising model (eq. 4)
+#
+# $$
+# P(\mathbf s) = \frac{1}{Z}\exp\Big(\sum_{i<j} J_{ij} s_i s_j + \sum_i h_i s_i\Big),
+# $$ (eq-ch7-ising)
+#
+# learned by Boltzmann learning with belief-propagation moments (eq. 5, appendix C) or by
 # pseudolikelihood (appendix E).  Their reading: the interior of a deep network (ITR, the middle weight
 # matrix) is "liquid-like" — weakly coupled, nearly unmagnetised — between two constrained boundaries (LB,
 # the first matrix; RB, the last).
@@ -28,11 +33,12 @@
 # in [0, 1], centred, projected on their top 20 principal components; appendix D):
 #
 # * **under**-parameterised: 20-15-15-10 (675 weights) trained on the full training set;
-# * **over**-parameterised: the same network on `n_train_over` = 500 examples (fewer than 675 weights);
+# * **over**-parameterised: the same network on 500 examples (`n_train_over`; fewer than 675 weights);
 # * **shallow**: 20-10, no hidden layer (200 weights).
 #
 # Regions: LB = weights 0–299, ITR = 300–524, RB = 525–674, FULL = all 675.  The entropy landscape of
-# these models (Figs. 5–11) is the subject of the next chapter.
+# these models (Figs. 5–11) is the subject of the second part, {doc}`08_landscape`.  This chapter follows
+# Zou & Huang §II–III and appendices A, B, D–G; it ends with the claims it measured against the paper.
 #
 # **What our copy of the paper lacks.**  The plain-text paper we work from lost every number and
 # equation: the accuracy thresholds for keeping configurations, the learning rates, the number of
@@ -54,6 +60,7 @@ epochs = {"under": 2, "over": 100, "shallow": 2}
 lr = 0.3
 draws_per_network = 16
 threshold_quantile = 0.2
+best_only = False
 fit_regions = ["LB", "ITR", "RB"]
 fit_lr = 0.002
 fit_momentum = 0.9
@@ -100,7 +107,7 @@ import torch
 
 from IPython.display import display
 
-from adaptsym import generalisation as gen, ising, plotting, weight_space as ws, zou_huang
+from adaptsym import generalisation as gen, ising, plotting, region_structure as structure, weight_space as ws, zou_huang
 from adaptsym.tables import markdown_table
 from adaptsym.models import count_weights
 from adaptsym.claims import Ledger
@@ -115,22 +122,24 @@ print(task.description)
 ledger.dataset = task.description
 SCENARIOS = ws.scenarios(pca_k, hidden, len(task.y_train), n_train_over)
 print(ws.describe_scenarios(SCENARIOS))
+zh_root = zou_huang.data_root(zh_data)  # the authors' published data (section 7.11), where present
+published = zou_huang.published_regions(zh_scenarios, zh_root, zh_bp_max_iter) if zh_root else {}
 
 # %% [markdown]
 # ## 7.1 Training the ensembles (Fig. 2a)
 #
 # Each scenario trains `n_networks` networks from independent Gaussian fields (appendix A: fields
-# ``θ ~ N(0, 0.1²)``, softmax cross-entropy, Adam with learning rate `lr` = 0.3 as in the authors' code,
+# $\theta \sim \mathcal N(0, 0.1^2)$, softmax cross-entropy, Adam with learning rate `lr` = 0.3 as in the authors' code,
 # minibatches of 200, L2 strength 1e-5 on θ).  The paper's number of epochs is lost; ours, `epochs`, is
 # set per scenario by the compute budget of the profile — at the quick scale a few hundred minibatch steps,
 # far from the converged training of the paper.  The over-parameterised scenario sees 500/200 = 2
 # minibatches per epoch, so it runs for more epochs.  Trained ensembles are cached on disk: a second run of
 # this chapter loads them.
 #
-# Fig. 2a shows the test accuracy of the *mean-field predictor* (weights μ = 2σ(θ) − 1, no noise) after
-# each epoch, mean and spread over the networks.
+# Fig. 2a shows the test accuracy of the *mean-field predictor* (weights $\mu = 2\sigma(\theta) - 1$, no noise)
+# after each epoch, mean and spread over the networks ({numref}`fig-7-training`).
 
-# %%
+# %% mystnb={"figure": {"name": "fig-7-training", "caption": "Fig. 2a: test accuracy of the mean-field predictor per epoch, mean and spread over the networks of each scenario (the x-axis counts minibatch steps)."}}
 ensembles = ws.train_scenarios(SCENARIOS, task, n_networks, epochs, lr, seed)
 plotting.training_figure(ensembles, {name: n // ensembles[name].batch_size for name, (_, n) in SCENARIOS.items()})
 plt.show()
@@ -143,23 +152,27 @@ for name, ensemble in ensembles.items():
 #
 # The paper trains one network per configuration, draws binary networks from its trained fields and keeps
 # the most accurate draw if its test accuracy passes a threshold — two million times for the
-# under-parameterised case.  That is two million training runs; we draw `draws_per_network` binary
-# networks from each of our `n_networks` networks and keep every draw whose test accuracy reaches the
-# `threshold_quantile` quantile of all draws of the scenario (the thresholds themselves are lost from our
-# copy; the quantile keeps the same share of each scenario and the values used are printed below).
+# under-parameterised case.  That is two million training runs.  At the quick scale we draw
+# `draws_per_network` binary networks from each of our `n_networks` networks and keep every draw whose test
+# accuracy reaches the `threshold_quantile` quantile of all draws of the scenario (the thresholds themselves
+# are lost from our copy; the quantile keeps the same share of each scenario and the values used are printed
+# below).  With `best_only` (the paper profile) each network contributes only its most accurate draw, as in
+# the paper, and the number of configurations is the number of independently trained networks.
 #
 # This changes what the ensemble is: when the trained fields are nearly saturated (|μ| close to 1; the
 # mean is printed below), draws from one network are nearly identical, and the ensemble is a mixture of
 # `n_networks` narrow clusters.  Its
 # correlations are the differences *between* networks, and they are determined only as well as the number
 # of networks allows.  We therefore measure how the moments converge with the number of networks: the RMSE
-# (the fit-error formula of Sec. III) between the moments of k randomly chosen networks' draws and those of
-# all of them.  For independent networks it falls as ``σ√(1/k − 1/G)``; at ``k = G/2`` it equals the
-# sampling noise of the moments of all ``G`` networks, the floor below which a fit only fits noise.
+# (the fit-error formula of Sec. III) between the moments of $k$ randomly chosen networks' draws and those of
+# all of them.  For independent networks it falls as $\sigma\sqrt{1/k - 1/G}$; at $k = G/2$ it equals the
+# sampling noise of the moments of all $G$ networks, the floor below which a fit only fits noise
+# ({numref}`fig-7-ensembles`).
 
-# %%
+# %% mystnb={"figure": {"name": "fig-7-ensembles", "caption": "Left: test accuracies of the kept configurations per scenario. Right: RMSE between the moments of k networks' configurations and those of all G networks; its value at k = G/2 is the sampling-noise floor of the moments."}}
 kept_ensembles = {name: ws.kept_configurations(ensemble, task.x_test, task.y_test, draws_per_network,
-                                               threshold_quantile, seed) for name, ensemble in ensembles.items()}
+                                               threshold_quantile, seed, best_only)
+                  for name, ensemble in ensembles.items()}
 configurations = {name: kept.configurations for name, kept in kept_ensembles.items()}
 for name, kept in kept_ensembles.items():
     print(f"{name:8s} {kept.summary()}")
@@ -179,28 +192,46 @@ print("sampling noise of the FULL moments (RMSE at k = G/2):",
 # random initial points.  t-SNE preserves neighbourhoods, not distances; the mean Hamming distances printed
 # below say how far apart the two kinds of configuration really are (0.5 for unrelated random ones).  The
 # right panel projects both kinds on the leading principal axis of the learned configurations: one peak
-# means one family of solutions, two peaks two families that differ along a single collective direction.
+# means one family of solutions, two peaks two families that differ along a single collective direction
+# ({numref}`fig-7-map`).  The same bimodality test that decides the split into polarities in 7.4 (two
+# Gaussians against one, by $\Delta\mathrm{BIC}$ and a parametric bootstrap) judges the paper's "one large
+# connected component" on these projections, one configuration per network.
 
-# %%
+# %% mystnb={"figure": {"name": "fig-7-map", "caption": "Fig. 2b: t-SNE of configurations drawn from the initial fields and of learned ones, under-parameterised scenario (left); both projected on the learned configurations' leading principal axis (right)."}}
 found = ws.configuration_map(ensembles["under"], configurations["under"], tsne_points, seed)
 plotting.configuration_map_figure(found)
 plt.show()
 print(f"mean Hamming distance per weight: initial pairs {found.hamming_initial:.3f}, "
       f"learned pairs {found.hamming_learned:.3f}")
 
+# %%
+components = ws.bimodality(found.learned_projection, split_bootstrap, seed)
+ledger.record("the learned configurations form one connected component (under)",
+              "the weight space realising the task seems organised into a large connected component (§II, Fig. 2b)",
+              components.delta_bic, structure.one_component(components), kind="paper",
+              criterion=structure.ONE_COMPONENT_CRITERION,
+              detail=f"ΔBIC of two Gaussians against one along the leading axis, bootstrap p = {components.p_value:.3f}, "
+                     f"{len(found.learned_projection)} configurations, one per network")
+
 # %% [markdown]
 # ## 7.4 The data-driven Ising model (eqs. 4–5, Fig. 3b)
 #
 # First the raw material, without any model: per region, the mean |magnetisation| and the mean |connected
-# correlation| ``|C_ij − m_i m_j|`` of the configurations, next to the sampling-noise level of the moments.
+# correlation| $|C_{ij} - m_i m_j|$ of the configurations, next to the sampling-noise level of the moments.
 # A second model-free number tells whether a region has *collective modes*: the largest eigenvalue of its
-# correlation matrix against the largest one that pure sampling noise of ``G`` networks would produce,
-# the Marchenko–Pastur edge ``(1 + √(N/G))²``.  A mode far beyond the edge is a direction along which
+# correlation matrix against the largest one that pure sampling noise of $G$ networks would produce,
+# the Marchenko–Pastur edge $(1 + \sqrt{N/G})^2$.  A mode far beyond the edge is a direction along which
 # whole networks differ — e.g. two "polarities" of the trained networks — and makes the ensemble look like
 # an ordered, two-state system to the Ising model.
 #
-# Then Boltzmann learning (eq. 5) with BP model moments (appendix C): start from independent spins,
-# ``h += η (m_data − m_model)``, ``J += η (C_data − C_model)``, with η = `fit_lr` and heavy-ball momentum
+# Then Boltzmann learning (eq. 5) with BP model moments (appendix C): start from independent spins and step
+#
+# $$
+# h_i \leftarrow h_i + \eta\,(m_i^{\rm data} - m_i^{\rm model}), \qquad
+# J_{ij} \leftarrow J_{ij} + \eta\,(C_{ij}^{\rm data} - C_{ij}^{\rm model}),
+# $$ (eq-ch7-boltzmann)
+#
+# with $\eta$ = `fit_lr` and heavy-ball momentum
 # `fit_momentum` (the paper's learning rate is lost; plain steps large enough to make progress overshoot
 # the stiffest directions), BP damped by `bp_damping` with at most `bp_max_iter` sweeps per step, for at
 # most `fit_steps` steps.  As in the authors' code the iterate of lowest RMSE is kept; learning stops when
@@ -214,11 +245,13 @@ print(f"mean Hamming distance per weight: initial pairs {found.hamming_initial:.
 # The paper's acceptance criterion is lost.  Ours: the fit reproduces the moments if its RMSE is no larger
 # than their sampling noise (estimated as in 7.2, per region): a model cannot be asked to agree with the
 # data better than the data agree with themselves.  A region is decided only if (i) it has fewer spins than
-# the ensemble has networks — moments of N spins from fewer than N independent networks do not determine a
+# the ensemble has networks — moments of $N$ spins from fewer than $N$ independent networks do not determine a
 # pairwise model — and (ii) the independent-spin model does *not* already reproduce the moments within
 # that noise, i.e. the data resolve correlations for the couplings to reproduce.
 #
-# The RMSE of eq. 5 compares the data with the *BP* moments of the fitted model.  Section 7.6 also compares
+# The fit error of Sec. III, $\mathrm{RMSE} = \big(\overline{(\Delta m_i)^2} + \overline{(\Delta C_{ij})^2}\big)^{1/2}$
+# (means over spins and over pairs $i \ne j$), compares the data with the *BP* moments of the fitted model
+# ({numref}`fig-7-reconstruction`).  Section 7.6 also compares
 # them with Monte Carlo moments of the same model: where the two RMSEs differ, the agreement belongs to the
 # BP approximation rather than to the Ising model.
 
@@ -227,15 +260,15 @@ fit_options = ws.FitOptions(fit_lr, fit_momentum, fit_steps, fit_patience, bp_da
 region_models = {(name, region): ws.region_model(name, kept, region, fit_options, convergence_repeats, seed)
                  for name, kept in configurations.items() for region in ws.fit_regions_of(name, fit_regions)}
 print("\n".join(model.summary() for model in region_models.values()))
-for model in region_models.values():
+for key, model in region_models.items():
     ledger.record(f"BP Ising fit reproduces the moments: {model.scenario}, {model.region}",
-                  "reconstructed moments agree (Fig. 3b)", model.rmse_fitted,
+                  "reconstructed moments agree (Fig. 3b)" + zou_huang.published_note(published, *key), model.rmse_fitted,
                   ws.reproduces_moments(model.rmse_fitted, model.noise, model.rmse_independent, model.decidable),
                   kind="paper", criterion=ws.MOMENTS_CRITERION,
                   detail=f"RMSE; sampling noise of the data moments {model.noise:.4f}, independent-spin model "
                          f"{model.rmse_independent:.4f}")
 
-# %%
+# %% mystnb={"figure": {"name": "fig-7-reconstruction", "caption": "Fig. 3b: magnetisations and pair moments of the data against the BP moments of the single fitted model, per region of the under-parameterised ensemble."}}
 under = {region: region_models["under", region] for region in fit_regions}
 bp = {region: ws.bp_reconstruction(model, fit_options) for region, model in under.items()}
 plotting.reconstruction_figure([(model.moments, bp[region][0], f"Fig. 3b, under, {region}: RMSE {bp[region][1]:.3f}")
@@ -249,9 +282,10 @@ plt.show()
 # *two-family* ensemble.  Projected on the leading eigenvector of their correlation matrix, the
 # configurations of a region with a collective mode fall into two peaks (left panel below).  What the mode
 # is, the printout below measures: in LB, (nearly) the same 20-weight pattern in every one of the 15 hidden
-# units' rows, its sign differing between networks; in RB, the 15 weights into each output moving together.  A network and its *polarity flip* ``(W1, W2, W3) → (−W1, W2, −W3)`` compute
-# similar functions — LeakyReLU(0.1) is more odd than even, ``0.55 z + 0.45 |z|`` — so training lands in either
-# polarity; the printout below gives the test accuracy of the flipped mean-field networks.
+# units' rows, its sign differing between networks; in RB, the 15 weights into each output moving together.
+# A network and its *polarity flip* $(W_1, W_2, W_3) \to (-W_1, W_2, -W_3)$ compute similar functions —
+# LeakyReLU(0.1) is more odd than even, $0.55\,z + 0.45\,|z|$ — so training lands in either polarity; the
+# printout below gives the test accuracy of the flipped mean-field networks.
 #
 # A single pairwise model can only reproduce two separated families in its ordered phase, where the
 # Boltzmann distribution has two states: BP converges to one of them (or to the paramagnetic fixed point,
@@ -302,7 +336,23 @@ if ("under", "RB") in mixtures:  # RB: one row (output) of W3 per hidden unit
 split_regions = [region for region in fit_regions if ("under", region) in mixtures]
 print("regions of the under-parameterised ensemble split into polarities:", split_regions or "none")
 
+# %% [markdown]
+# Do the layers choose their polarities independently?  The paper motivates its sparse model by "weights in
+# different layers may not strongly interact" (§III).  If LB's and RB's polarities were independent, each
+# network's two signs would agree as often as two coin flips; a binomial test on the number of networks whose LB
+# and RB polarities agree (up to the arbitrary signs of the two modes) decides.
+
 # %%
+concordance = structure.layer_concordances(region_models, mixtures.keys())
+for name, found in concordance.items():
+    ledger.record(f"LB and RB choose their polarities independently ({name})",
+                  "weights in different layers may not strongly interact (§III, Fig. 4)",
+                  found and found.fraction, structure.layers_weakly_interact(found), kind="paper",
+                  criterion=structure.WEAK_INTERACTION_CRITERION,
+                  detail=f"{found.agreeing} of {found.n_networks} networks agree; binomial p = {found.p_value:.1e}"
+                  if found else "LB and RB are not both split into polarities")
+
+# %% mystnb={"figure": {"name": "fig-7-polarities", "caption": "Left: the networks' projections on each region's leading mode, two peaks for two polarities. Right: the moments of the two-polarity mixture of BP fits against the data (under-parameterised)."}}
 if split_regions:
     plotting.polarity_figure(
         {r: mixtures["under", r].projection / np.sqrt(under[r].n_spins) for r in split_regions},
@@ -317,18 +367,18 @@ for region in split_regions:
 # %% [markdown]
 # ## 7.5 The fitted parameters per region (Figs. 3a, 3d)
 #
-# Histograms of the couplings ``J_ij`` and fields ``h_i`` of the under-parameterised fits, all weights
+# Histograms of the couplings $J_{ij}$ and fields $h_i$ of the under-parameterised fits, all weights
 # together (3a: the FULL model where it is fitted, otherwise the region models pooled, without the couplings
 # between regions) and per region (3d).  The paper finds the couplings of ITR concentrated closest to zero and
 # its fields near zero too.  We compare the spread (standard deviation and mean |J|) of each region's
 # couplings below, from these BP fits and — in 7.7 — from the pseudolikelihood fits, and, independently of
 # any model, the mean |correlation coefficient| of each region's weights (normalised, so that a strongly
 # magnetised region does not look weakly correlated merely because its weights fluctuate less), next to
-# the level that sampling noise alone produces for independent weights, ``√(2/(πG))``.  A BP fit whose best iterate came
-# after only a few steps has couplings that are small because learning stopped, not because the data ask
-# for them; the table shows the step.
+# the level that sampling noise alone produces for independent weights, $\sqrt{2/(\pi G)}$.  A BP fit whose best
+# iterate came after only a few steps has couplings that are small because learning stopped, not because the data
+# ask for them; the table shows the step ({numref}`fig-7-parameters`).
 
-# %%
+# %% mystnb={"figure": {"name": "fig-7-parameters", "caption": "Figs. 3a and 3d: histograms of the couplings and fields of the BP fits, all regions together and per region (under-parameterised)."}}
 overall = ["FULL"] if "FULL" in fit_regions else fit_regions  # Fig. 3a: the FULL model, else the regions pooled
 plotting.coupling_histograms(
     ("+".join(overall) + " (3a)", np.concatenate([ising.pair_couplings(under[r].fit.J) for r in overall]),
@@ -355,9 +405,38 @@ if comparable:
                          + ", ".join(f"{r} {correlation_level[r]:.4f}" for r in boundaries))
 
 # %% [markdown]
+# **The fields.**  Of the interior the paper says its fields are "all concentrated around" one value (lost from
+# our copy) and that "the magnetization gets close to zero"; of the boundaries, that "the number of peaks in the
+# LB's (resp. RB's) bias distribution approximately corresponds to the number of input (resp. output) neurons"
+# (§III, Fig. 3d).  The second statement is forced by a symmetry: hidden units are exchangeable (permuting them
+# leaves the network's function unchanged), so over an ensemble the field of a weight of $W_1$ depends only on the
+# input it reads and that of $W_3$ only on the output it feeds — one group of fields per input or output.  We
+# measure the share of the fields' variance between those groups against random groupings, and count the peaks of
+# the fields' density at the resolution of the groups (a kernel as wide as the spread within a group).  The count
+# is decided only where the groups are resolved: the spread within a group, set by the sampling noise of $G$
+# networks (about $1/\sqrt G$), must be below half the spacing between groups.
+
+# %%
+magnetisation = {r: structure.mean_abs(model.moments[0]) for r, model in under.items()}
+print("mean |magnetisation| per region (under):", {r: round(v, 3) for r, v in magnetisation.items()},
+      f"; ITR mean magnetisation {under['ITR'].moments[0].mean():+.3f}" if "ITR" in under else "")
+if comparable:
+    ledger.record("ITR magnetisations closest to zero (under)",
+                  "ITR fields concentrated; its magnetisation gets close to zero (§III, Fig. 3d)", magnetisation["ITR"],
+                  ws.least_of_regions(magnetisation, "ITR", boundaries, True), kind="paper",
+                  criterion=structure.NEAR_ZERO_CRITERION,
+                  detail="mean |m_i| of ITR; " + ", ".join(f"{r} {magnetisation[r]:.3f}" for r in boundaries))
+
+# %%
+field_groups = {r: structure.field_groups(under[r].fit.h, *structure.boundary_units(r, configurations["under"].widths),
+                                          seed=seed) for r in boundaries}
+for region, found in field_groups.items():
+    structure.record_field_groups(ledger, found, region, "under, BP fit")
+
+# %% [markdown]
 # ## 7.6 Energy and accuracy (Fig. 3c)
 #
-# The Ising energy density ``E(s)/N`` of each kept configuration under its region's fitted model — for a
+# The Ising energy density $E(\mathbf s)/N$ of each kept configuration under its region's fitted model — for a
 # region split into polarities, under the model of its own polarity — against the configuration's test
 # accuracy; the vertical line is the model's typical energy density, the mean over
 # Monte Carlo samples of the model (Metropolis, `mc_chains` chains, `mc_burn_in` sweeps of burn-in, a record
@@ -368,7 +447,7 @@ if comparable:
 # The Monte Carlo samples are reused for Fig. 12, and they test the fitted model itself rather than its BP
 # approximation: the RMSE between their moments and the data's is printed (it includes the Monte Carlo noise).
 
-# %%
+# %% mystnb={"figure": {"name": "fig-7-energy", "caption": "Fig. 3c: Ising energy density of each kept configuration against its test accuracy, per region; the vertical line is the model's typical energy (Monte Carlo)."}}
 monte_carlo = ws.MonteCarlo(mc_samples, mc_chains, mc_burn_in, mc_thin, seed)
 mc = {("BP", r): [monte_carlo(model.fit.J, model.fit.h)] for r, model in under.items()}
 mc.update({("mixture", r): [monte_carlo(fit.J, fit.h) for fit in mixtures["under", r].fits] for r in split_regions})
@@ -388,13 +467,13 @@ print("\n".join(f"{r:4s} RMSE(data moments, Monte Carlo moments of the BP model)
 #
 # The same regions fitted by maximising the pseudolikelihood of the configurations themselves (eqs. 21–22;
 # L-BFGS with an L1 penalty `pl_l1` that lets couplings be exactly zero — the paper's value is lost;
-# J symmetrised as ``(W + Wᵀ)/2``).  Pseudolikelihood needs no BP, so it is not limited to the weakly
+# $J$ symmetrised as $(W + W^\top)/2$).  Pseudolikelihood needs no BP, so it is not limited to the weakly
 # coupled regime in which BP converges.  Since draws of one network are nearly identical, `pl_samples`
 # configurations spread evenly over the networks carry almost all the information of the ensemble.  The
 # comparison of coupling spreads rests on the L1 penalty: without it the couplings also fit the sampling
 # noise of a few hundred networks, and noise couplings have a similar spread in every region.
 
-# %%
+# %% mystnb={"figure": {"name": "fig-7-pseudolikelihood", "caption": "Fig. 4: couplings and fields of the L1-penalised pseudolikelihood fits per region, beside the BP fits' couplings (under-parameterised)."}}
 pl_fits = {(name, region): model for name in pl_scenarios for region, model in ws.pseudolikelihood_models(
     configurations[name], ws.fit_regions_of(name, fit_regions), pl_samples, pl_l1, pl_max_iter).items()}
 pl_regions = [region for region in fit_regions if ("under", region) in pl_fits]
@@ -430,13 +509,13 @@ if comparable:
 # ## 7.8 Three-weight correlations (Fig. 12, appendix B)
 #
 # Does the pairwise model predict what it was not fitted to?  For `n_triplets` random triplets of each
-# region we compare the raw three-point moments ``<s_i s_j s_k>`` of the data with those of Monte Carlo
+# region we compare the raw three-point moments $\langle s_i s_j s_k\rangle$ of the data with those of Monte Carlo
 # samples of the fitted model.  The paper's criterion is lost.  Ours is stated in terms of the sampling
-# noise of both estimates: a triplet is *predicted* if ``|data − model| ≤ k·sqrt(se_data² + se_model²)``
+# noise of both estimates: a triplet is *predicted* if $|\mathrm{data} - \mathrm{model}| \le k\sqrt{\mathrm{se}_{\rm data}^2 + \mathrm{se}_{\rm model}^2}$
 # with k = `criterion_k`, the standard errors computed by batch means over `error_batches` contiguous
 # blocks (blocks of networks for the data, blocks of Monte Carlo records for the model), so that near-identical
 # draws of one network and correlated successive sweeps are not counted as independent.  As a baseline, the
-# same test for the independent-spin model (the product ``m_i m_j m_k`` of the data magnetisations, no
+# same test for the independent-spin model (the product $m_i m_j m_k$ of the data magnetisations, no
 # error of its own beyond the data's).  Where the independent model already predicts most triplets the
 # test says little, so we also report the fraction predicted among the *non-trivial* triplets, those the
 # independent model misses.  We test the BP model, the pseudolikelihood model and, where a region was
@@ -445,7 +524,7 @@ if comparable:
 # stopped after a few steps its model is nearly the independent one, the comparison with the baseline is
 # then decided by noise, and the fraction on the non-trivial triplets is the telling number.
 
-# %%
+# %% mystnb={"figure": {"name": "fig-7-three-point", "caption": "Fig. 12: three-point moments of the data against those of Monte Carlo samples of each model, per region, with the independent-spin baseline."}}
 mc.update({("PL", r): [monte_carlo(*pl_fits["under", r])] for r in pl_regions})
 weights = {r: mixtures["under", r].weights() for r in split_regions}
 for model, label in (("PL", "PL model"), ("mixture", "two-polarity mixture")):
@@ -483,7 +562,7 @@ for region, test in tests.items():
 # over the shallow one.  We judge the claim at the widest network computed and report from which width on
 # the deep network is better everywhere (by more than 2 standard errors of the difference).
 
-# %%
+# %% mystnb={"figure": {"name": "fig-7-depth", "caption": "Appendix G: test accuracy of the deep binary network against its hidden width, beside the shallow network trained identically."}}
 depth_n = len(task.y_train) if depth_n_train is None else min(depth_n_train, len(task.y_train))
 depth = gen.deep_against_shallow(task, pca_k, depth_widths, depth_n, depth_epochs, depth_networks, lr, seed)
 plotting.depth_figure(depth)
@@ -511,7 +590,7 @@ ledger.record(f"deep beats shallow (widest net, width {depth_widths[-1]})",
 # errors); for the real-valued nets whether some width has a test error above the best errors on *both*
 # sides, a peak followed by a second descent — a rise at the largest widths alone is ordinary overfitting.
 
-# %%
+# %% mystnb={"figure": {"name": "fig-7-double-descent", "caption": "Appendix F: test error against the number of weights for binary and real-valued networks; the vertical line marks as many weights as training examples."}}
 errors = gen.error_curves(task, pca_k, dd_widths, dd_n_train, dd_epochs, dd_networks, dd_batch_size,
                           {"binary": lr, "real": dd_lr_real}, seed)
 plotting.double_descent_figure([count_weights(gen.deep_widths(pca_k, w)) for w in dd_widths], errors, dd_n_train)
@@ -551,14 +630,12 @@ ledger.record("double descent for real-valued weights",
 # p-value under a single Gaussian) says whether their ensemble, too, has two polarities.
 
 # %%
-zh_root = zou_huang.data_root(zh_data)
 print("Zou & Huang's data found." if zh_root else
       f"Zou & Huang's data are not on this machine, so this section is skipped: {zou_huang.HOW_TO_GET}.")
-published = zou_huang.published_regions(zh_scenarios, zh_root, zh_bp_max_iter) if zh_root else {}
 if published:
     display(markdown_table(*zou_huang.published_table(published)))
 
-# %%
+# %% mystnb={"figure": {"name": "fig-7-published", "caption": "The authors' published data: leading correlation eigenvalue per region divided by the noise edge, and their 100 configurations projected on the LB mode."}}
 lb = published.get(("under-para", "LB"))
 if lb:
     projection = zou_huang.configuration_projection(lb, zh_root)
@@ -576,6 +653,26 @@ for (scenario, region), found in published.items():
                   "moments", found.rmse_model, zou_huang.model_beats_independent(found), kind="paper",
                   criterion="BP RMSE below the independent-spin model's",
                   detail=f"RMSE of the BP moments of their J, h; independent spins {found.rmse_independent:.4f}")
+
+# %% [markdown]
+# The fields of the authors' boundary models, grouped by input (LB) and output (RB) as in 7.5: with two million
+# configurations the groups are resolved, and the paper's count of peaks can be checked on the paper's own model;
+# and the authors' interior magnetisations against their boundaries'.
+
+# %%
+their_fields = {r: structure.field_groups(zou_huang.load_model("under-para", r, zh_root)[1],
+                                          *structure.boundary_units(r, zou_huang.WIDTHS["under-para"]), seed=seed)
+                for r in ("LB", "RB")} if lb else {}
+for region, found in their_fields.items():
+    structure.record_field_groups(ledger, found, region, "the authors' under-para model")
+their_magnetisation = {r: structure.mean_abs(published["under-para", r].moments[0]) for r in ("LB", "ITR", "RB")
+                       if ("under-para", r) in published}
+if len(their_magnetisation) == 3:
+    ledger.record("ITR magnetisations closest to zero (the authors' under-para data)",
+                  "ITR fields concentrated; its magnetisation gets close to zero (§III, Fig. 3d)",
+                  their_magnetisation["ITR"], ws.least_of_regions(their_magnetisation, "ITR", ["LB", "RB"], True),
+                  kind="paper", criterion=structure.NEAR_ZERO_CRITERION,
+                  detail="mean |m_i| of ITR; " + ", ".join(f"{r} {their_magnetisation[r]:.3f}" for r in ("LB", "RB")))
 
 # %%
 if lb:

@@ -214,6 +214,10 @@ def test_trained_scenarios_keep_a_quantile_of_their_draws_and_map_them(tiny_task
     kept = ws.kept_configurations(ensembles["under"], tiny_task.x_test, tiny_task.y_test, 5, 0.2, seed=0)
     assert kept.n_drawn == 30 and 24 <= len(kept.configurations.accuracy) <= 30
     assert bool((kept.configurations.accuracy >= kept.threshold).all()) and 0 < kept.mean_abs_mu < 1
+    best = ws.kept_configurations(ensembles["under"], tiny_task.x_test, tiny_task.y_test, 5, 0.2, seed=0, best_only=True)
+    networks = best.configurations.network
+    assert best.n_drawn == 6 and networks.unique().numel() == len(networks) >= 4  # one per network, the paper's count
+    assert float(best.configurations.accuracy.min()) >= float(kept.configurations.accuracy.min())
     found = ws.configuration_map(ensembles["under"], kept.configurations, 4, seed=0)
     assert found.n_initial == 4 and found.embedding.shape == (8, 2) and 0 < found.explained <= 1
     assert found.learned_projection.shape == (4,) and 0.3 < found.hamming_initial < 0.7

@@ -105,6 +105,9 @@ def test_diagnostics_of_a_model_that_produced_its_data(planted):
     assert found.noise_edge == pytest.approx((1 + np.sqrt(N_SHALLOW / 2e6)) ** 2)
     headers, rows = zh.published_table({("shallow", "FULL"): found})
     assert len(rows[0]) == len(headers) and rows[0][:2] == ["shallow", "FULL"]
+    note = zh.published_note({("shallow", "FULL"): found}, "shallow", "FULL")
+    assert note.startswith("; their published shallow FULL model") and f"{found.rmse_independent:.3f}" in note
+    assert zh.published_note({("shallow", "FULL"): found}, "under", "LB") == ""  # not published here: nothing to say
 
 
 @pytest.mark.parametrize("a, collective", [(0.0, False), (0.05, True)])
