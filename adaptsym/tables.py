@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 from IPython.display import Markdown
 
@@ -22,3 +22,14 @@ def markdown_table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> Mark
 def plus_minus(value: float, error: float, digits: int = 3) -> str:
     """``value ± error`` to ``digits`` significant digits of the value."""
     return f"{value:.{digits}g} ± {error:.2g}"
+
+
+def labelled_table(rows: Mapping[str, Sequence[Any]], columns: Sequence[str], corner: str = "",
+                   fmt: str = "{:.3g}") -> Markdown:
+    """A table of named rows of numbers: one row per key of ``rows`` (its name first), one column per label in
+    ``columns``, every value written with ``fmt`` (e.g. a quantity per layer for each of several networks)."""
+    for name, values in rows.items():
+        if len(values) != len(columns):
+            raise ValueError(f"row {name!r} has {len(values)} values for {len(columns)} columns {list(columns)}")
+    return markdown_table([corner, *columns],
+                          [[name, *(fmt.format(v) for v in values)] for name, values in rows.items()])

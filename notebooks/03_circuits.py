@@ -14,20 +14,57 @@
 # %% [markdown]
 # # 3. Circuits and the feedback-control loop
 #
-# Li's §II.3 rewrites the energy of eq. 6 — the output $T(x)$ of a bias-free ReLU network — as a sum over
-# every input-to-output path of a product of the input, the weights and the gates along it {cite}`li2022complexity`:
+# This chapter follows Li's §II.3.2 (eqs. 10–13 and Fig. 2) and the circuit forms of the gradient and the Hessian
+# that §II.5.2 and §II.6.4 build on them (eqs. 16 and 19) {cite}`li2022complexity`.  It checks each circuit identity
+# exactly on real data, draws Fig. 2, runs the feedback-control loop and watches which examples feed back, and
+# counts the circuits and measures how much they cancel.
 #
-# $$T(x) = \sum_{\boldsymbol i \in I} x_{i_0} \Psi_{\boldsymbol i}, \qquad
-# \Psi_{\boldsymbol i} = w^1_{i_0 i_1} h^1_{i_1} w^2_{i_1 i_2} \cdots h^{L-1}_{i_{L-1}} w^L_{i_{L-1} i_L}
-# \qquad \text{(eqs. 10–11)},$$
+# Li rewrites the energy of eq. 6 ({doc}`Chapter 1 <01_umwelt>`) — the output $T(x)$ of a bias-free ReLU network —
+# as a sum over every input-to-output path of a product of the input, the weights and the gates along it:
 #
-# the *basis circuits*.  Training is then a feedback-control loop (eq. 13): the circuits compute a coarse-grained
-# variable $T$, the hinge risk $R = \mathbb E[\max(0, 1 - yT(x))]$ (eq. 12) compares it with the label, and the
-# gradient $\nabla_w R = \mathbb E_x[L'(yT)\, y \sum_i \Omega_i]$ — a sum of circuits with one weight differentiated
-# out, the first-order perturbations $\Omega$, carrying the loss derivative $L'$ (eq. 16) — adjusts every
-# circuit.  Second derivatives are sums of circuits with two weights differentiated out (eq. 19).  This chapter
-# checks each identity exactly on real data, draws Fig. 2, runs the loop and watches which examples feed back,
-# and counts circuits and how much they cancel.  Below, $\Psi$ includes the input factor $x_{i_0}$.
+# $$
+# T(x) = \sum_{\boldsymbol i \in I} x_{i_0} \Psi_{\boldsymbol i}, \qquad
+# \Psi_{\boldsymbol i} = w^1_{i_0 i_1} h^1_{i_1} w^2_{i_1 i_2} \cdots h^{L-1}_{i_{L-1}} w^L_{i_{L-1} i_L},
+# \qquad I = [n_0] \times [n_1] \times \dots \times [n_L].
+# $$ (eq-ch3-path-sum)
+#
+# These are Li's eqs. 10–11; the $\Psi_{\boldsymbol i}$ are the *basis circuits*.  Training is then a
+# feedback-control loop: the circuits compute a coarse-grained variable $T$, the hinge risk (eq. 12)
+#
+# $$
+# R = \mathbb E_{(x, y)}\big[\max(0, 1 - y\, T(x))\big]
+# = \mathbb E_{(x, y)}\Big[\max\Big(0, 1 - y \sum_{\boldsymbol i \in I} x_{i_0} \Psi_{\boldsymbol i}\Big)\Big]
+# $$ (eq-ch3-risk)
+#
+# compares it with the label, and gradient descent (eq. 13)
+#
+# $$
+# \frac{d\theta}{dt} = -\eta\, \nabla_\theta R
+# $$ (eq-ch3-loop)
+#
+# adjusts every circuit.  The gradient is itself a sum of circuits, each with one weight differentiated out — the
+# *first-order perturbations* $\Omega$ — carrying the loss derivative $L'$ (eq. 16): for a weight $w^l_{jk}$ of
+# layer $l$,
+#
+# $$
+# \frac{\partial R}{\partial w^l_{jk}} = \mathbb E_{(x, y)}\Big[L'(yT(x))\, y \sum_{\boldsymbol i:\, i_{l-1} = j,\,
+# i_l = k} \Omega_{\boldsymbol i}\Big], \qquad
+# \Omega_{\boldsymbol i} = \frac{\partial\, x_{i_0} \Psi_{\boldsymbol i}}{\partial w^l_{jk}}
+# = x_{i_0} \Psi^{1\sim l-1}_{\boldsymbol i}\, h^{l-1}_{j} h^{l}_{k}\, \Psi^{l+1\sim L}_{\boldsymbol i},
+# $$ (eq-ch3-gradient)
+#
+# where $\Psi^{a\sim b}_{\boldsymbol i}$ is the segment of the circuit from the weights of layer $a$ to those of
+# layer $b$, with the gates between them (and $h^0 = h^L = 1$).  Second derivatives are sums of circuits with two
+# weights differentiated out, the *second-order perturbations* (eq. 19): for weights of layers $l < l'$,
+#
+# $$
+# \frac{\partial^2 T(x)}{\partial w^l_{jk}\, \partial w^{l'}_{j'k'}}
+# = \sum_{\boldsymbol i \text{ through both weights}} x_{i_0} \Psi^{1\sim l-1}_{\boldsymbol i}\,
+# \Psi^{l+1\sim l'-1}_{\boldsymbol i}\, \Psi^{l'+1\sim L}_{\boldsymbol i},
+# $$ (eq-ch3-hessian)
+#
+# the gates along the path included; no path passes two weights of one layer, so the within-layer blocks vanish.
+# Below, $\Psi$ includes the input factor $x_{i_0}$.
 #
 # §II.3 reports no experiment, so no profile of this chapter reproduces one: the `paper` profile is not the
 # papers' scale but the same computations made larger (more test inputs, a wider network for the identities,
@@ -64,11 +101,13 @@ seed = 0
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
+from IPython.display import display
 
 from adaptsym import circuits, plotting
 from adaptsym.claims import Ledger
 from adaptsym.data import load_task
 from adaptsym.models import relu_mlp, vgg_cnn
+from adaptsym.tables import labelled_table, markdown_table
 from adaptsym.train import TrainConfig, train_run
 
 plotting.use_book_style()
@@ -96,8 +135,9 @@ ledger.dataset = task.description
 # $\partial T/\partial w$ (eq. 16).  The output is the assembly $T(x) = \sum_i \Psi_i$ of all circuits.  The label
 # closes the loop: the hinge loss compares $y$ with $T(x)$, and its derivative $L'(yT)$ — $-1$ on a margin
 # violation, 0 otherwise — sends $L'(yT)\, y \sum \Omega$ back to the weight (eqs. 12–13).
+# {numref}`fig-ch3-diagram` draws all of it.
 
-# %%
+# %% mystnb={"figure": {"name": "fig-ch3-diagram", "caption": "Li's Fig. 2 drawn for a small network on one labelled test image: weights (red positive, blue negative, width proportional to $|w|$), gates (filled when open), the input's largest basis circuit (green), one of its weights differentiated out (dashed purple: the first-order perturbation $\\Omega$), the assembly $T(x)$ at the output, and the feedback of the hinge loss's derivative $L'(yT)$ from the label (orange)."}}
 small = relu_mlp([pca_k, *diagram_hidden, 1], seed=seed, dtype=torch.float64, device="cpu")
 x0, y0 = x_check[0], y_check[0].item()
 assembly = circuits.circuit_assembly(small, x0, y0)
@@ -112,10 +152,11 @@ print(f"weight w^{assembly.weight[0]}_{assembly.weight[1:]}: Ω of the green cir
 # %% [markdown]
 # ## 3.2 The path sum, the gradient and the Hessian entries are circuit sums
 #
-# On `n_check` test images we compare, in float64: the path sum with the forward pass (eqs. 10–11); for *every*
-# weight, the sum of its first-order perturbations (eq. 16) with autograd's $\partial T/\partial w$; and for
-# `hessian_pairs` random weight pairs (all pairs in the smoke profile), the sum of second-order perturbations
-# (eq. 19) with the dense autograd Hessian.  These are identities: the checks guard the code.
+# On `n_check` test images we compare, in float64: the path sum {eq}`eq-ch3-path-sum` with the forward pass; for
+# *every* weight, the sum of its first-order perturbations (the circuit sum of {eq}`eq-ch3-gradient`, without the
+# loss factor) with autograd's $\partial T/\partial w$; and for `hessian_pairs` random weight pairs (all pairs in the
+# smoke profile), the sum of second-order perturbations {eq}`eq-ch3-hessian` with the dense autograd Hessian.  These
+# are identities: the checks guard the code.
 
 # %%
 net = relu_mlp([pca_k, *identity_hidden, 1], seed=seed + 1, dtype=torch.float64, device="cpu")
@@ -148,11 +189,11 @@ ledger.record("within-layer Hessian blocks of T vanish", "no circuit passes two 
 # %% [markdown]
 # ## 3.3 The risk in circuit form and the feedback-control loop (eqs. 12–13, 16)
 #
-# The hinge risk is $R = \mathbb E[\max(0, 1 - y \sum_i \Psi_i(x))]$ (eq. 12).  Gradient descent on it (eq. 13) is
-# the loop: circuits compute $T$, the label feeds back, and every circuit through a changed weight moves.  We run
-# full-batch gradient descent and check, on the trained network, the risk in circuit form and its gradient at
-# the level Li writes it: $\nabla_w R = \mathbb E_x[L'(yT)\, y \sum_i \Omega_i]$, with $L'(m) = -1$ for $m < 1$ and
-# $0$ otherwise, against autograd of the hinge risk.  Only the examples with margin $yT < 1$ enter the sum.
+# The hinge risk {eq}`eq-ch3-risk` is $R = \mathbb E[\max(0, 1 - y \sum_i \Psi_i(x))]$.  Gradient descent on it
+# {eq}`eq-ch3-loop` is the loop: circuits compute $T$, the label feeds back, and every circuit through a changed
+# weight moves.  We run full-batch gradient descent and check, on the trained network, the risk in circuit form and
+# its gradient at the level Li writes it, {eq}`eq-ch3-gradient`, with $L'(m) = -1$ for $m < 1$ and $0$ otherwise,
+# against autograd of the hinge risk.  Only the examples with margin $yT < 1$ enter the sum.
 
 # %%
 config = TrainConfig(model="mlp", widths=(pca_k, *loop_hidden, 1), optimizer="sgd", lr=loop_lr,
@@ -180,16 +221,18 @@ ledger.record("the risk gradient is E[L'(yT) y ΣΩ] (eqs. 13, 16)", "exact iden
 # ones still point against the label.  The second panel shows what the loop does to their distribution, measured in
 # bins that hold equal mass at initialisation: mass leaves the centre for *both* tails (the weights grow), the
 # positive tail gaining a little more.  The mean moves by only a few percent of the spread (third panel): the
-# output is a small asymmetry summed over many circuits.
+# output is a small asymmetry summed over many circuits ({numref}`fig-ch3-loop`).
 
-# %%
+# %% mystnb={"figure": {"name": "fig-ch3-loop", "caption": "The feedback-control loop (eq. 13) seen through the circuits signed by the label, $y\\Psi_i(x)$, on test inputs. From left: train and test hinge risk (dots: the snapshots); the change of the distribution of $y\\Psi$ since step 0, in bins of equal mass at step 0; its mean over its standard deviation; and the assembly, the mean margin $yT(x)$, beside the fraction of open circuits with $y\\Psi > 0$."}}
 loop = circuits.feedback_loop(run, loop_snapshots, x_check, y_check)
 fig = plotting.feedback_loop_figure(loop)
 plt.show()
-for epoch, risk, margin, mean, share in zip(loop.epochs, loop.train_risk, loop.mean_margin, loop.open_mean,
-                                            loop.open_fraction):
-    print(f"step {epoch:>4}: train risk {risk:.4f}, mean yT {margin:+.3f}, "
-          f"mean yΨ over open circuits {mean:+.2e}, open circuits {share:.2f}")
+
+# %%
+display(markdown_table(["step", "train risk", "mean yT", "mean yΨ over open circuits", "fraction of circuits open"],
+                       [[epoch, f"{risk:.4f}", f"{margin:+.3f}", f"{mean:+.2e}", f"{share:.2f}"]
+                        for epoch, risk, margin, mean, share in zip(loop.epochs, loop.train_risk, loop.mean_margin,
+                                                                    loop.open_mean, loop.open_fraction)]))
 
 # %%
 ledger.record("gradient descent on the circuit risk lowers the hinge risk (eq. 13)",
@@ -210,15 +253,16 @@ ledger.record("the loop shifts signed circuit values positive",
 # measures the gradually decrease of the informational perturbations induced by examples in the training set").
 # The risk $R = \mathbb E[(1 - yT)_+]$ is the fraction of violating examples times their mean violation, so it can
 # fall while every example still violates; the fraction measures the feedback itself.  At each snapshot, on the
-# training set:
+# training set ({numref}`fig-ch3-feedback`):
 
-# %%
+# %% mystnb={"figure": {"name": "fig-ch3-feedback", "caption": "Which training examples feed back. Left: the hinge risk and the fraction of examples with margin $yT < 1$, whose loss derivative is non-zero, at each snapshot; right: the cumulative distribution of the margins $yT(x)$ at each snapshot, with the hinge's kink at 1."}}
 perturbations = circuits.informational_perturbations(run, loop_snapshots, x_train, task.y_train)
 fig = plotting.informational_perturbation_figure(perturbations)
 plt.show()
-print("step:                 ", "  ".join(f"{e:>6}" for e in perturbations.epochs))
-print("train risk:           ", "  ".join(f"{r:6.4f}" for r in perturbations.risk))
-print("fraction with yT < 1: ", "  ".join(f"{f:6.4f}" for f in perturbations.fraction))
+
+# %%
+display(labelled_table({"train risk": perturbations.risk, "fraction with yT < 1": perturbations.fraction},
+                       [str(e) for e in perturbations.epochs], corner="step", fmt="{:.4f}"))
 ledger.record("margin violations (informational perturbations) fall as the risk falls",
               "the loop absorbs the informational perturbations, examples of nonzero risk (§I, Fig. 8b)",
               perturbations.fraction[-1], perturbations.falls_with_risk(), kind="paper",
@@ -239,13 +283,14 @@ ledger.record("margin violations (informational perturbations) fall as the risk 
 #
 # ## 3.4 How many circuits?
 #
-# A network of depth $L$ and width $n$ has $n_0 n^{L-1}$ circuits per output but only about $L n^2$ weights:
-# circuits share weights, and that sharing is what the next chapters' symmetry arguments count on.  Enumeration
+# A network of depth $L$ and width $n$ has $n_0 n^{L-1}$ circuits per output but only about $L n^2$ weights
+# ({numref}`fig-ch3-counts`): circuits share weights, and that sharing is what the symmetry arguments of
+# {doc}`Chapter 4 <04_symmetry>` and {doc}`Chapter 6 <06_plasticity>` count on.  Enumeration
 # stops being possible long before networks are large, so circuits can also be *sampled* uniformly — draw each
 # index of the path independently — and the output estimated without bias as the number of paths times their mean
 # value.
 
-# %%
+# %% mystnb={"figure": {"name": "fig-ch3-counts", "caption": "Basis circuits per output and weights of a network of constant width against its depth: the circuits grow exponentially, the weights linearly."}}
 counts, params = circuits.depth_counts(count_width, count_depths)
 fig = plotting.depth_growth_figure(count_depths, {"basis circuits n^L": counts, "weights": params}, ylabel="count",
                                    title=f"width {count_width}")
@@ -302,12 +347,12 @@ print(f"the sampled network of §3.4: {big_sums.n_open[0]:.3e} open circuits, ra
 # ratio would grow like $\sqrt N$.  We measure it over `cancellation_networks` random (He-initialised) networks of
 # each depth $L$ (weight layers) in `cancellation_depths` and hidden width in `cancellation_widths`, on the
 # `n_check` test inputs, and fit the exponent $\alpha$ of ratio $\propto N^\alpha$ across the (depth, width) cells
-# on their geometric means, with a standard error from resampling each cell's networks.  But the circuits are not
-# of one size: a circuit is a product of $L$ weights, and its magnitude spreads more with depth.  The count that
-# enters a random-sign sum of unequal terms is the effective number $N_{\rm eff} = (\sum|\Psi|)^2 / \sum\Psi^2 \le N$,
-# and the same fit is made against it.
+# on their geometric means, with a standard error from resampling each cell's networks
+# ({numref}`fig-ch3-cancellation`).  But the circuits are not of one size: a circuit is a product of $L$ weights, and
+# its magnitude spreads more with depth.  The count that enters a random-sign sum of unequal terms is the effective
+# number $N_{\rm eff} = (\sum|\Psi|)^2 / \sum\Psi^2 \le N$, and the same fit is made against it.
 
-# %%
+# %% mystnb={"figure": {"name": "fig-ch3-cancellation", "caption": "How much the circuits of random networks cancel. The ratio $\\sum|\\Psi| / |\\sum\\Psi|$ (geometric mean over networks, one point per depth $L$ and width) against the number of open circuits (left) and their effective number (middle), with the fitted power law (solid) and slope 1/2 (dotted); right: the output over its random-sign scale, $T/\\sqrt{\\sum\\Psi^2}$, against a standard normal."}}
 scaling = circuits.cancellation_scaling(pca_k, cancellation_depths, cancellation_widths, cancellation_networks,
                                         x_check, seed=seed)
 fig = plotting.cancellation_figure(scaling)
@@ -354,6 +399,21 @@ print(f"unrolled CNN widths {circuits.layer_widths(unrolled)}: "
 ledger.record("a bias-free CNN's output is its path sum", "exact identity: CNNs are sparse weight-shared MLPs (§II.7)",
               conv_error, circuits.circuit_identity_holds(conv_error), kind="identity",
               criterion="max relative error < 1e-12 (float64)", detail=f"{len(images)} images at {conv_image}x{conv_image}")
+
+# %% [markdown]
+# ## What this chapter measured against the paper
+#
+# Every circuit identity of the section holds to rounding in float64: the path sum is the output, the first- and
+# second-order perturbations sum to the gradient and the Hessian entries, the risk and its gradient have the circuit
+# form Li writes, and a bias-free CNN is a path sum too.  The feedback-control loop does what §II.3 and §II.4 say: it
+# lowers the hinge risk and shifts the circuits signed by the label towards positive values, though the circuits
+# stay almost symmetric.  That the margin violations — Li's informational perturbations — fall as the risk falls
+# disagrees: early in training their share rises while the risk falls, and only afterwards falls with it.  Of our own
+# checks, the uniformly sampled estimate of $T(x)$ is inconclusive, because its standard error dwarfs the output;
+# the cancellation ratio grows more slowly than the square root of the number of open circuits (disagrees) but like
+# the square root of their effective number (agrees): the circuits cancel like independent random signs of unequal
+# sizes.  These are the verdicts of the quick profile; the table below lists those of the run shown here, each with
+# the test it had to pass.
 
 # %%
 ledger.table()

@@ -14,21 +14,32 @@
 # %% [markdown]
 # # 5. The plasticity order parameter
 #
-# Li's §II.5 {cite}`li2022complexity` names the order of a DNN by the response of the network to "novel examples
-# of nonzero errors": the squared norm of the risk gradient,
+# This chapter follows Li's §II.5.2 (eqs. 15–17 and Fig. 4) {cite}`li2022complexity`.  It checks eq. 15 exactly on
+# small networks, measures Figs. 4a and 4b on the reference training run of {doc}`Chapter 4 <04_symmetry>`, and runs a
+# Sherrington–Kirkpatrick spin glass to give the spin-glass order parameter of eq. 17, which Li sets beside the
+# network's, its physical meaning.
 #
-# $$\|\nabla_\theta R\|_2^2 = \sum_{l=1}^{L}\sum_{i_{l-1}, i_l}\ \sum_{\boldsymbol i, \boldsymbol i' \in I^{\setminus\{l-1,l\}}_{i_{l-1} i_l}} \Omega^{\bar l\setminus\{l\}}_{\boldsymbol i}\,\Omega^{\bar l\setminus\{l\}}_{\boldsymbol i'}, \qquad (15)$$
+# Li names the order of a DNN by the response of the network to "novel examples of nonzero errors": the squared
+# norm of the risk gradient (eq. 15),
 #
-# a double sum over pairs of *first-order perturbations* $\Omega$ of the basis circuits (eq. 16: a circuit with one
-# weight differentiated out, fed the datum at the bottom and the loss derivative $\mathcal L'$ at the top).  Li
-# calls it the *plasticity order parameter* and sets it beside the spin-glass order parameter
-# $\mathbb E_\rho[\sum_{ij}\sigma_i\sigma_j]$ (eq. 17).  Two experimental statements go with it: the gradient
-# entries stay symmetric about zero through training and shrink (Fig. 4a), and the step-size-rescaled order
-# parameter $\eta\|\nabla R\|^2$ falls with the risk, about an order of magnitude below it, reaching zero with it
-# (Fig. 4b).
+# $$
+# \|\nabla_\theta R\|_2^2 = \sum_{l=1}^{L}\sum_{i_{l-1}, i_l}\ \sum_{\boldsymbol i, \boldsymbol i' \in
+# I^{\setminus\{l-1,l\}}_{i_{l-1} i_l}} \Omega^{\bar l\setminus\{l\}}_{\boldsymbol i}\,
+# \Omega^{\bar l\setminus\{l\}}_{\boldsymbol i'},
+# $$ (eq-ch5-order-parameter)
 #
-# This chapter checks eq. 15 exactly on small networks, measures Figs. 4a and 4b on the reference training run of
-# Chapter 4, and runs a Sherrington–Kirkpatrick spin glass to give eq. 17 its physical meaning.
+# a double sum over pairs of *first-order perturbations* $\Omega$ of the basis circuits through the same weight
+# (eq. 16, {doc}`Chapter 3 <03_circuits>`: a circuit with one weight differentiated out, fed the datum at the bottom
+# and the loss derivative $\mathcal L'$ at the top).  Li calls it the *plasticity order parameter* and sets it beside
+# the order parameter of a spin glass with spins $\sigma_i$ distributed as $\rho$ (eq. 17),
+#
+# $$
+# \mathbb E_{\rho(\sigma)}\Big[\sum_{ij}\sigma_i\sigma_j\Big].
+# $$ (eq-ch5-spin-glass)
+#
+# Two experimental statements go with it: the gradient entries stay symmetric about zero through training and
+# shrink (Fig. 4a), and the step-size-rescaled order parameter $\eta\|\nabla R\|^2$ falls with the risk, about an
+# order of magnitude below it, reaching zero with it (Fig. 4b).
 
 # %% tags=["parameters"]
 profile = "quick"
@@ -49,7 +60,7 @@ import matplotlib.pyplot as plt
 from IPython.display import display
 
 from adaptsym import order, plotting, spinglass
-from adaptsym.claims import Ledger
+from adaptsym.claims import Ledger, format_value
 from adaptsym.reference import reference_run
 from adaptsym.tables import markdown_table
 
@@ -63,7 +74,8 @@ print(ref.description)
 #
 # On small networks of several depths, with standard normal inputs and random labels, we enumerate every
 # first-order perturbation of every circuit, weight it by $\mathcal L' = -y/m$ on the examples whose margin is
-# below 1, and sum over pairs; autograd gives $\|\nabla R\|^2$ independently.  Both in float64:
+# below 1, and sum over pairs as in {eq}`eq-ch5-order-parameter`; autograd gives $\|\nabla R\|^2$ independently.
+# Both in float64:
 
 # %%
 rows = order.circuit_identity_rows(identity_widths, identity_examples, seed=seed)
@@ -79,30 +91,40 @@ ledger.record("eq. 15: the order parameter is the double sum over first-order pe
 #
 # At every snapshot of the reference run, the gradient of the training risk over the whole training set.  Its
 # scale falls by orders of magnitude through training, so each ridgeline shows the entries divided by their
-# standard deviation at that epoch: the *shape* of the law.  Where every margin exceeds 1 the gradient is exactly
-# zero and there is nothing to draw.
+# standard deviation at that epoch: the *shape* of the law ({numref}`fig-ch5-gradients`).  Where every margin exceeds
+# 1 the gradient is exactly zero and there is nothing to draw.
 
-# %%
+# %% mystnb={"figure": {"name": "fig-ch5-gradients", "caption": "Li's Fig. 4a for the reference run: the law of the entries of the training-risk gradient at every snapshot where it is not zero, each divided by its standard deviation at that epoch (a kernel-smoothed histogram), from initialisation (top) down."}}
 snapshots = order.gradient_snapshots(ref, n_boot=n_boot, max_samples=max_samples, seed=seed)
 fig = plotting.gradient_ridgelines(snapshots)
 plt.show()
-display(order.gradient_symmetry_markdown(snapshots))
 
 # %%
+display(order.gradient_symmetry_markdown(snapshots))
 for claim in order.gradient_symmetry_claims(snapshots):
     ledger.record(**claim)
 
 # %% [markdown]
 # ## 5.3 Fig. 4b: the order parameter and the risk
 #
-# As in the paper, the first half of training on logarithmic axes, the rest on linear ones.  With plain SGD the
-# weights stop moving once every training margin exceeds 1, so both curves reach *exactly* zero.
+# As in the paper, the first half of training on logarithmic axes, the rest on linear ones
+# ({numref}`fig-ch5-order-parameter`).  With plain SGD the weights stop moving once every training margin exceeds 1,
+# so both curves reach *exactly* zero.
 
-# %%
+# %% mystnb={"figure": {"name": "fig-ch5-order-parameter", "caption": "Li's Fig. 4b for the reference run: the training hinge risk and the order parameter $\\eta\\lVert\\nabla R\\rVert^2$ per epoch, the first half of training on a logarithmic axis (left), the second on a linear one (right)."}}
 summary = order.order_parameter_summary(ref.history)
 fig = plotting.order_parameter_figure(summary)
 plt.show()
-display(markdown_table(["quantity", "measured"], [[k, v] for k, v in summary.as_dict().items()]))
+
+# %%
+described = {"ratio_median": "median of $\\eta\\lVert\\nabla R\\rVert^2 / R$ over epochs with both > 0",
+             "ratio_log_slope": "slope of $\\log(\\eta\\lVert\\nabla R\\rVert^2 / R)$ per epoch",
+             "op_rate": "decay rate of $\\eta\\lVert\\nabla R\\rVert^2$ per epoch",
+             "risk_rate": "decay rate of the risk $R$ per epoch",
+             "op_first_zero": "first epoch with $\\eta\\lVert\\nabla R\\rVert^2 = 0$",
+             "risk_first_zero": "first epoch with $R = 0$"}
+display(markdown_table(["quantity", "measured"],
+                       [[described[k], format_value(v)] for k, v in summary.as_dict().items()]))
 
 # %%
 for claim in order.order_parameter_claims(summary):
@@ -111,15 +133,17 @@ for claim in order.order_parameter_claims(summary):
 # %% [markdown]
 # ## 5.4 Eq. 17: the spin-glass order parameter beside the DNN's
 #
-# Li reads eq. 15 as "symbolically equivalent" to the spin-glass order parameter, $\mathbb E_\rho[\sum_{ij}\sigma_i\sigma_j]$
-# (eq. 17).  To see what that order parameter does, we simulate the Sherrington–Kirkpatrick model
-# $H(\sigma) = -\sum_{i<j}J_{ij}\sigma_i\sigma_j$, $J_{ij}\sim\mathcal N(0, 1/n)$, by parallel tempering, and measure the
-# overlap $q = \frac1n\sum_i\sigma^a_i\sigma^b_i$ of two independent replicas.  Its Edwards–Anderson value
-# $q_{EA} = \sqrt{[\langle q^2\rangle]}$ is finite in the glass phase below $T_c = 1$ and falls to its finite-size
-# floor $\sim 1/\sqrt n$ above it.  First, the equilibration check (Katzgraber, Palassini and Young): at equilibrium
-# the energy measured directly equals $-\frac\beta2(1 - [\langle q^2\rangle])$; the two meet as the windows lengthen.
+# Li reads eq. 15 as "symbolically equivalent" to the spin-glass order parameter {eq}`eq-ch5-spin-glass`
+# (eq. 17).  To see what that order parameter does, we simulate the Sherrington–Kirkpatrick model $H(\sigma) =
+# -\sum_{i<j}J_{ij}\sigma_i\sigma_j$, $J_{ij}\sim\mathcal N(0, 1/n)$, by parallel tempering, and measure the overlap
+# $q = \frac1n\sum_i\sigma^a_i\sigma^b_i$ of two independent replicas.  Its Edwards–Anderson value $q_{EA} =
+# \sqrt{[\langle q^2\rangle]}$ is finite in the glass phase below $T_c = 1$ and falls to its finite-size floor $\sim
+# 1/\sqrt n$ above it.  First, the equilibration check (Katzgraber, Palassini and Young): at equilibrium the energy
+# measured directly equals $-\frac\beta2(1 - [\langle q^2\rangle])$; the two meet as the windows lengthen
+# ({numref}`fig-ch5-equilibration`).  {numref}`fig-ch5-spin-glass` then shows the order parameter and the overlap
+# distribution.
 
-# %%
+# %% mystnb={"figure": {"name": "fig-ch5-equilibration", "caption": "Equilibration of the Sherrington–Kirkpatrick simulation at a low, a middle and a high temperature: the disorder-averaged energy per spin measured directly, and as predicted from the overlap, $-\\frac\\beta2(1 - [\\langle q^2\\rangle])$, over windows of doubling length; they meet once the Monte Carlo is in equilibrium."}}
 couplings = spinglass.sk_couplings(sk_spins, sk_samples, seed=seed)
 tempering = spinglass.parallel_tempering(couplings, sk_temperatures, sk_sweeps, seed=seed, progress=False)
 checks = spinglass.equilibration_check(tempering)
@@ -129,17 +153,17 @@ sk = spinglass.observables(tempering)
 print(f"{sk_spins} spins, {sk_samples} disorder samples, {sk_sweeps} sweeps; replica-exchange acceptance "
       f"{tempering.swap_rate.min():.2f}-{tempering.swap_rate.max():.2f}")
 
-# %%
+# %% mystnb={"figure": {"name": "fig-ch5-spin-glass", "caption": "The Sherrington–Kirkpatrick spin glass: the Edwards–Anderson order parameter $q_{EA}$ against temperature, with the finite-size floor of the paramagnetic phase above $T_c = 1$ (left), and the distribution of the overlap $q$ of two replicas at three temperatures (right): two peaks in the glass phase, one at 0 above $T_c$."}}
 fig = plotting.spin_glass_figure(sk)
 plt.show()
 for claim in spinglass.spin_glass_claims(sk, checks, sk_spins):
     ledger.record(**claim)
 
 # %% [markdown]
-# Read literally, eq. 17's $\mathbb E_\rho[\sum_{ij}\sigma_i\sigma_j] = n^2\langle m^2\rangle$ is no order parameter of
-# this model: the couplings' sign symmetry makes its disorder average exactly $1/n$ at every temperature.  The
-# spin-glass order parameter is its two-replica form $\sum_{ij}\langle\sigma_i\sigma_j\rangle^2 = n^2[\langle q^2\rangle]$,
-# the one measured above.
+# Read literally, eq. 17's $\mathbb E_\rho[\sum_{ij}\sigma_i\sigma_j] = n^2\langle m^2\rangle$ is no order parameter
+# of this model: the couplings' sign symmetry makes its disorder average exactly $1/n$ at every temperature.  The
+# spin-glass order parameter is its two-replica form $\sum_{ij}\langle\sigma_i\sigma_j\rangle^2 = n^2[\langle
+# q^2\rangle]$, the one measured above.
 #
 # The correspondence Li draws, term by term.  It is symbolic: the DNN's order parameter is a sum over pairs of
 # *circuit perturbations* of one trained network, not an average over a Boltzmann law of spins, and it vanishes
@@ -156,6 +180,17 @@ display(markdown_table(["spin glass (eq. 17)", "DNN (eq. 15)", "measured here"],
 
 # %% [markdown]
 # ## What this chapter measured against the paper
+#
+# Eq. 15 is an identity, and it holds to rounding: the squared gradient norm is the double sum over pairs of
+# first-order circuit perturbations.  Li's statements about Fig. 4 agree on the reference run: the gradient entries
+# stay nearly symmetric about zero and shrink to exactly zero; the order parameter $\eta\|\nabla R\|^2$ stays below
+# the risk by a factor within the range we read as "about an order of magnitude", falls at the risk's rate, and
+# reaches zero at the same epoch as the risk, with no stationary point of positive risk on the way.  The
+# Sherrington–Kirkpatrick simulation, checked to be in equilibrium, shows the order parameter that eq. 17 stands
+# for: finite below $T_c = 1$ and at its finite-size floor above it.  The correspondence between the two order
+# parameters is symbolic: the network's vanishes when learning is complete, not in a disordered phase.  These are the
+# verdicts of the quick profile; the table below lists those of the run shown here, each with the test it had to
+# pass.
 
 # %%
 display(ledger.table())
