@@ -17,6 +17,7 @@ information, and H = 0 once every margin exceeds 1. :func:`hessian_structure_che
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
@@ -87,9 +88,18 @@ def output_gradient(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
     return grad(_output_of_flat_weights(model, x))(flat_weights(model))
 
 
+def dense_hessian(f: Callable[[torch.Tensor], torch.Tensor], theta: torch.Tensor) -> torch.Tensor:
+    """``torch.func.hessian(f)(theta)``.  torch 2.14's forward-over-reverse decompositions call the deprecated
+    ``torch.jit.script`` internally; its FutureWarning is about torch's own code, so it is silenced here rather than
+    printed (with the library's absolute path) into every chapter that takes a Hessian."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="`torch.jit.script` is deprecated", category=FutureWarning)
+        return torch.func.hessian(f)(theta)
+
+
 def output_hessian(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
     """``∂²T(x)/∂θ∂θ`` for one input ``x`` and a single-output model: a dense (N, N) matrix."""
-    return torch.func.hessian(_output_of_flat_weights(model, x))(flat_weights(model))
+    return dense_hessian(_output_of_flat_weights(model, x), flat_weights(model))
 
 
 # --- derivatives of the training risk -----------------------------------------------------------------------------
@@ -136,7 +146,7 @@ def risk_hvp(model: nn.Module, x: torch.Tensor, y: torch.Tensor,
 
 def risk_hessian(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """The dense (N, N) Hessian of the hinge risk by ``torch.func.hessian``: the exact reference for small networks."""
-    return torch.func.hessian(_risk_of_flat_weights(model, x, y))(flat_weights(model))
+    return dense_hessian(_risk_of_flat_weights(model, x, y), flat_weights(model))
 
 
 def hessian_structure_check(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> dict[str, float]:

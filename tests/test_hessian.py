@@ -325,3 +325,15 @@ def test_slq_and_density_reject_bad_arguments():
         hessian.slq(torch.zeros_like, 10, steps=0, probes=1, progress=False)
     with pytest.raises(ValueError, match="sigma"):
         hessian.spectral_density(torch.zeros(1, 1), torch.ones(1, 1), torch.zeros(3), 0.0)
+
+
+def test_dense_hessian_is_torchs_without_its_internal_deprecation_warning(recwarn):
+    import warnings
+
+    warnings.simplefilter("always")
+    theta = torch.tensor([1.0, -2.0, 0.5], dtype=torch.float64)
+    H = hessian.dense_hessian(lambda w: (w[0] * w[1]) ** 2 + w[2] ** 3, theta)
+    expected = torch.tensor([[2 * 4.0, 4 * 1.0 * -2.0, 0], [4 * 1.0 * -2.0, 2 * 1.0, 0], [0, 0, 6 * 0.5]],
+                            dtype=torch.float64)
+    assert torch.allclose(H, expected, atol=1e-12)
+    assert not [w for w in recwarn if "torch.jit.script" in str(w.message)]
