@@ -1,5 +1,5 @@
 """The ``adaptsym`` command: list chapters and profiles, run one chapter, sweep one over parameters, build the book,
-fetch data."""
+publish it, fetch data."""
 
 from __future__ import annotations
 
@@ -24,6 +24,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--out", default=None, help="output folder (default build/runs/<profile>)")
     book = sub.add_parser("book", help="execute every chapter and build the HTML book")
     book.add_argument("--profile", default=DEFAULT_PROFILE, help=f"one of {', '.join(PROFILES)}")
+    book.add_argument("--publish", action="store_true", help="then push it to the gh-pages branch (see `publish`)")
+    publish = sub.add_parser("publish", help="push the built book to the gh-pages branch of origin (ghp-import)")
+    publish.add_argument("--remote", default="origin", help="git remote to push to (default origin)")
     sweep = sub.add_parser("sweep", help="rerun one chapter over a grid of parameters (a YAML sweep file)")
     sweep.add_argument("file", help="the sweep file (see sweeps/ and the README)")
     sweep.add_argument("--out", default=None, help="output folder (default build/sweeps/<file name>)")
@@ -104,9 +107,15 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "run":
             _run(args)
         elif args.command == "book":
-            from .book import build_book
+            from .book import build_book, publish
 
             build_book(args.profile)
+            if args.publish:
+                publish()
+        elif args.command == "publish":
+            from .book import publish
+
+            publish(remote=args.remote)
         elif args.command == "sweep":
             _sweep(args)
         elif args.command == "fetch":

@@ -7,15 +7,24 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.patches import Patch
 
+TEXT_WIDTH = 6.5
+"""Width of a figure in inches that fits the book's text column (660 CSS px, at 96 px per inch, less the margin
+the saved figure adds): such a figure shows at its physical size, so its 9 pt labels render at 9 pt (the book
+build sizes each figure from its resolution)."""
 STYLE = {
     "figure.facecolor": "white",
     "axes.facecolor": "white",
     "savefig.facecolor": "white",
-    "figure.dpi": 110,
+    "savefig.pad_inches": 0.05,
+    "figure.dpi": 96,  # one figure inch is one CSS inch; the PNGs are drawn at twice this (retina, below)
     "font.size": 10,
     "axes.titlesize": 10,
     "axes.labelsize": 10,
-    "legend.fontsize": 8,
+    "xtick.labelsize": 9,
+    "ytick.labelsize": 9,
+    "legend.fontsize": 9,
+    "legend.title_fontsize": 9,
+    "figure.titlesize": 11,
     "legend.frameon": False,
     "axes.spines.top": False,
     "axes.spines.right": False,
@@ -26,14 +35,29 @@ STYLE = {
 
 
 def use_book_style() -> None:
-    """Apply the book's matplotlib settings (call once at the top of a chapter)."""
+    """Apply the book's matplotlib settings (call once at the top of a chapter): white background, fonts of 9 pt
+    and more, and in Jupyter figures drawn at twice their resolution for high-resolution screens."""
     plt.rcParams.update(STYLE)
+    from IPython import get_ipython
+
+    if get_ipython() is not None:
+        from matplotlib_inline.backend_inline import set_matplotlib_formats
+
+        set_matplotlib_formats("retina")
 
 
 def panels(n: int, width: float = 3.4, height: float = 2.8, **kwargs):
-    """A row of ``n`` axes sized for the book's text column; returns (figure, list of axes)."""
-    fig, axes = plt.subplots(1, n, figsize=(width * n, height), squeeze=False, constrained_layout=True, **kwargs)
-    return fig, list(axes[0])
+    """``n`` axes of about ``width`` x ``height`` inches each, in rows no wider than the book's text column
+    (:data:`TEXT_WIDTH`), so that they show at their physical size in the book: as many panels per row as fit at
+    three quarters of ``width`` or more, narrowed to fit; returns (figure, list of the ``n`` axes in reading
+    order)."""
+    columns = min(n, max(1, int(TEXT_WIDTH // (0.75 * width))))
+    width, rows = min(width, TEXT_WIDTH / columns), -(-n // columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(width * columns, height * rows), squeeze=False,
+                             constrained_layout=True, **kwargs)
+    for ax in axes.flat[n:]:
+        ax.remove()
+    return fig, list(axes.flat[:n])
 
 
 def ridgeline_panels(grids, densities_per_panel, labels, titles, xlabel: str = "", width: float = 2.4):
@@ -938,3 +962,4 @@ def entropy_floor_figure(floor):
     ax_kl.set(xlabel="Adam step", ylabel="population risk - S(y|x) = KL (nats)", yscale="log")
     ax_kl.legend(fontsize=7)
     return fig
+

@@ -1,4 +1,10 @@
-"""Shared small test models (float64, CPU, seeded): bias-free ReLU MLPs, a teacher data set and a trained MLP."""
+"""Shared fixtures: small test models (float64, CPU, seeded: bias-free ReLU MLPs, a teacher data set and a trained
+MLP) and the smoke book, built once per session for the book and browser tests."""
+
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 import torch
@@ -48,3 +54,33 @@ def trained_mlp():
         hinge_loss(model(x), y).backward()
         optimizer.step()
     return model, x, y
+
+
+@dataclass(frozen=True)
+class SmokeBook:
+    """A book built from the smoke profile: its root, its HTML and the failure of the build (None if it passed)."""
+
+    root: Path
+    html: Path
+    failure: Exception | None
+
+
+@pytest.fixture(scope="session")
+def smoke_book(tmp_path_factory) -> SmokeBook:
+    """Every chapter executed under ``smoke`` and the book rendered with warnings as errors, in a temporary copy of
+    ``_config.yml``, ``_toc.yml`` and ``book/`` (a few minutes; built once, shared by test_book and test_browser).
+    ``ADAPTSYM_SMOKE_BOOK=DIR`` reuses a smoke book already built under DIR instead (to iterate on the tests)."""
+    from adaptsym import book
+    from adaptsym.profiles import REPO_ROOT
+
+    if os.environ.get("ADAPTSYM_SMOKE_BOOK"):
+        root = Path(os.environ["ADAPTSYM_SMOKE_BOOK"])
+        return SmokeBook(root, book.build_dir(root) / "_build" / "html", None)
+    root = tmp_path_factory.mktemp("smoke_book")
+    for name in ("_config.yml", "_toc.yml"):
+        shutil.copy(REPO_ROOT / name, root / name)
+    shutil.copytree(REPO_ROOT / "book", root / "book")
+    try:
+        return SmokeBook(root, book.build_book("smoke", book_root=root, strict=True), None)
+    except book.ChapterFailed as failure:  # the book is rendered all the same: its tests read the failure in it
+        return SmokeBook(root, book.build_dir(root) / "_build" / "html", failure)

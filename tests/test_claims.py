@@ -4,7 +4,8 @@ import json
 
 import pytest
 
-from adaptsym.claims import Ledger, check_claim_kind, claims_markdown, format_value, load_claims
+from adaptsym.claims import (TABLE_METADATA, Ledger, chapter_claims_markdown, check_claim_kind, claims_markdown,
+                             format_value, load_claims, markdown_text)
 
 IDENTITY = dict(kind="identity", criterion="error < 1e-12")
 
@@ -21,7 +22,7 @@ def test_ledger_saves_every_record_and_replaces_a_claim_of_the_same_name(tmp_pat
                                                                       ("size", "inconclusive", "paper")]
     assert saved[0]["profile"] == "smoke" and saved[0]["dataset"] == "digits"
     assert saved[1]["criterion"] == "size > 2"
-    assert "[claim] error: measured 0.5 | paper: exact -> disagrees" in capsys.readouterr().out
+    assert capsys.readouterr().out.splitlines()[-2:] == ["[claim] error: disagrees", "[claim] size: inconclusive"]
 
 
 @pytest.mark.parametrize("kind, paper, criterion, message", [
@@ -68,9 +69,13 @@ def test_markdown_page_counts_verdicts_per_kind_groups_by_chapter_and_kind_and_l
     assert "Data: D1 = none; D2 = MNIST." in text
     first = text.index("## Chapter 1 a")
     assert text.index("**What the paper asserts** (1)", first) < text.index("**Identities", first)
-    assert "| x\\|y | p | 1.000e-09 | c | **agrees** | D1 |" in text
-    assert "| c | p | 2 (why) | c | **disagrees** | D2 |" in text
-    assert "| d | p | 3 | c | **inconclusive** | D1 |" in text
+    assert ":::{container} claims-table\n| claim | paper | ours | verdict | data |" in text
+    assert "| x\\|y | p | 1.000e-09; test: c | **agrees** | D1 |" in text
+    assert "| c | p | 2 (why); test: c | **disagrees** | D2 |" in text
+    assert "| d | p | 3; test: c | **inconclusive** | D1 |" in text
+    linked = claims_markdown(records, {"1 a": "{doc}`1. A </a>`"}, {("1 a", "c"): ("sec-a-1-2", "§1.2")})
+    assert "## {doc}`1. A </a>`" in linked and "## Chapter 2 b" in linked
+    assert "| c ({ref}`§1.2 <sec-a-1-2>`) | p |" in linked
     assert claims_markdown([]).startswith("No chapter")
 
 
@@ -79,3 +84,32 @@ def test_format_value():
     assert format_value(123456.0) == "1.235e+05"
     assert format_value([1, 0.5]) == "[1, 0.5]"
     assert format_value(None) == "None"
+
+
+def test_a_chapter_ends_with_its_claims_by_kind_each_linked_to_its_section():
+    records = [dict(chapter="1 a", name=name, paper="p", measured=1.0, verdict="agrees", profile="quick",
+                    dataset="none", detail="", kind=kind, criterion="c") for name, kind in
+               [("i", "identity"), ("o", "ours"), ("p", "paper")]]
+    text = chapter_claims_markdown(records, {("1 a", "p"): ("sec-a-1-1", "§1.1")})
+    assert text.splitlines() == [":::{container} claims-table", "| claim | kind | paper | ours | verdict |",
+                                 "| --- | --- | --- | --- | --- |",
+                                 "| p ({ref}`§1.1 <sec-a-1-1>`) | paper | p | 1; test: c | **agrees** |",
+                                 "| o | ours | p | 1; test: c | **agrees** |",
+                                 "| i | identity | p | 1; test: c | **agrees** |", ":::"]
+    assert chapter_claims_markdown(records, container=False).startswith("| claim | kind |")
+
+
+def test_the_ledger_table_is_tagged_for_the_book_build():
+    from IPython.core.interactiveshell import InteractiveShell
+
+    ledger = Ledger("1 a", "smoke")
+    ledger.record("c", "§1", 0.5, True, kind="paper", criterion="x < 1")
+    data, metadata = InteractiveShell.instance().display_formatter.format(ledger.table())
+    assert data["text/markdown"].startswith("| claim | kind | paper | ours | verdict |")
+    assert metadata["text/markdown"] == TABLE_METADATA
+
+
+@pytest.mark.parametrize("text, cell", [("a|b", "a\\|b"), ("2*3", "2\\*3"), ("costs $5", "costs \\$5"),
+                                        ("$x^2$ and $y$", "$x^2$ and $y$"), ("`f`", "\\`f\\`")])
+def test_table_cells_escape_what_markdown_would_read(text, cell):
+    assert markdown_text(text) == cell

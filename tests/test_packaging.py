@@ -19,7 +19,8 @@ def requirement(spec: str) -> tuple[str, str]:
 def test_environment_yml_lists_every_runtime_dependency_with_the_same_bounds():
     project = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]
     environment = yaml.safe_load((REPO_ROOT / "environment.yml").read_text())
-    conda = dict(requirement(spec) for spec in environment["dependencies"] if isinstance(spec, str))
+    pip = [spec for entry in environment["dependencies"] if isinstance(entry, dict) for spec in entry.get("pip", [])]
+    conda = dict(requirement(spec) for spec in environment["dependencies"] + pip if isinstance(spec, str))
     for spec in project["dependencies"] + project["optional-dependencies"]["dev"]:
         name, version = requirement(spec)
         conda_name = CONDA_NAMES.get(name, name)
