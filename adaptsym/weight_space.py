@@ -216,16 +216,20 @@ class RegionModel:
         """RMSE of the best BP iterate."""
         return float(self.fit.rmse_history[self.fit.best_step])
 
-    def summary(self) -> str:
+    def row(self) -> list[str]:
+        """This region's line of :data:`REGION_COLUMNS`."""
         m, C = self.moments
         connected = (C - np.outer(m, m))[np.triu_indices(len(m), 1)]
         fit = self.fit
-        return (f"{self.scenario:8s} {self.region:4s} N={len(m):3d}: mean|m| {np.abs(m).mean():.3f}, mean|C-mm| "
-                f"{np.abs(connected).mean():.4f}, top correlation eigenvalue {self.mode[0]:5.1f} (noise edge "
-                f"{self.noise_edge:.1f}), moment noise {self.noise:.4f}\n"
-                f"{'':14s}RMSE independent spins {fit.rmse_history[0]:.4f} -> fitted "
-                f"{fit.rmse_history[fit.best_step]:.4f} (best step {fit.best_step} of {len(fit.rmse_history) - 1}; "
-                f"BP converged throughout: {fit.bp_converged})")
+        return [self.scenario, self.region, str(len(m)), f"{np.abs(m).mean():.3f}", f"{np.abs(connected).mean():.4f}",
+                f"{self.mode[0]:.1f} ({self.noise_edge:.1f})", f"{self.noise:.4f}", f"{fit.rmse_history[0]:.4f}",
+                f"{fit.rmse_history[fit.best_step]:.4f}", f"{fit.best_step} of {len(fit.rmse_history) - 1}",
+                "yes" if fit.bp_converged else "no"]
+
+
+REGION_COLUMNS = ["scenario", "region", "N", "mean |m|", "mean |C - mm|", "λ₁ (noise edge)", "moment noise",
+                  "RMSE independent", "RMSE fitted", "best step", "BP converged"]
+"""The columns of :meth:`RegionModel.row`: the data's moments and collective mode, and the BP fit's RMSE."""
 
 
 def region_model(scenario: str, configurations: binary.Configurations, region: str, options: FitOptions,
@@ -403,10 +407,12 @@ def coupling_spread(J, h) -> tuple[float, float, float]:
     return couplings.std(), np.abs(couplings).mean(), np.abs(h).mean()
 
 
-def spread_lines(spreads: dict[str, tuple[float, float, float]]) -> str:
-    """One line per region of :func:`coupling_spread` values (region -> spread)."""
-    return "\n".join(f"{region:4s} std(J) {s[0]:.4f}  mean|J| {s[1]:.4f}  mean|h| {s[2]:.3f}"
-                     for region, s in spreads.items())
+SPREAD_COLUMNS = ["region", "std(J)", "mean |J|", "mean |h|"]
+
+
+def spread_rows(spreads: dict[str, tuple[float, float, float]]) -> list[list[str]]:
+    """One row of :data:`SPREAD_COLUMNS` per region of :func:`coupling_spread` values (region -> spread)."""
+    return [[region, f"{s[0]:.4f}", f"{s[1]:.4f}", f"{s[2]:.3f}"] for region, s in spreads.items()]
 
 
 def zero_coupling_fraction(J) -> float:
@@ -533,11 +539,19 @@ class ThreePointTest:
     nontrivial_fractions: dict[str, float]
     nontrivial_share: float
 
-    def summary(self, region: str) -> str:
-        parts = [f"{m} {self.fractions[m]:.3f}" for m in self.predictions] + \
-                [f"independent {self.fractions['independent']:.3f}", f"non-trivial triplets {self.nontrivial_share:.3f}"] + \
-                [f"{m} on non-trivial {self.nontrivial_fractions[m]:.3f}" for m in self.predictions]
-        return f"{region:4s} fraction predicted: " + ", ".join(parts)
+    def row(self, region: str, models) -> list[str]:
+        """This region's line of :func:`three_point_columns` (a dash for a model not tested here)."""
+        def value(fractions, m):
+            return f"{fractions[m]:.3f}" if m in fractions else "-"
+
+        return [region, f"{self.fractions['independent']:.3f}", *(value(self.fractions, m) for m in models),
+                f"{self.nontrivial_share:.3f}", *(value(self.nontrivial_fractions, m) for m in models)]
+
+
+def three_point_columns(models) -> list[str]:
+    """The columns of :meth:`ThreePointTest.row` for the models ``models``: the fractions of triplets predicted,
+    the share of non-trivial triplets (those the independent model misses) and the fractions among them."""
+    return ["region", "independent", *models, "share non-trivial", *(f"{m} on non-trivial" for m in models)]
 
 
 def three_point_test(data: np.ndarray, models: dict[str, list[np.ndarray]], weights: dict[str, np.ndarray],
