@@ -6,11 +6,11 @@ Spins ``s`` take values in {-1, +1}^N and follow the Boltzmann distribution of e
     E(s) = -1/2 sum_{i != j} J_ij s_i s_j - sum_i h_i s_i,
 
 ``J`` symmetric with zero diagonal (so each pair enters once, with coupling ``J_ij``).
-The module holds the forward problem (exact enumeration for small N, belief propagation,
-Metropolis Monte Carlo), the inverse problem (Boltzmann learning with BP moments, eq. 5;
-pseudolikelihood maximisation, Appendix E), and the statistics of samples that judge a fit:
-moments and their convergence with ensemble size, three-point correlations with batch-means
-errors (Appendix B). Everything is numpy float64.
+The module holds the forward problem (exact enumeration for small N, belief propagation and its
+linear response, Metropolis Monte Carlo), the inverse problem (Boltzmann learning with BP moments,
+eq. 5; pseudolikelihood maximisation, Appendix E), and the statistics of samples that judge a fit:
+moments, their convergence with ensemble size and their noise floor, standard errors blocked by
+independent chains or networks, three-point correlations (Appendix B). Everything is numpy float64.
 """
 
 import warnings
@@ -19,6 +19,7 @@ from itertools import chain, combinations
 
 import numpy as np
 from scipy.optimize import minimize
+from scipy.sparse import csr_matrix
 from scipy.special import expit, logsumexp
 
 from adaptsym.progress import progress_bar
@@ -140,8 +141,33 @@ def _bp_update(J: np.ndarray, h: np.ndarray, H: np.ndarray) -> tuple[np.ndarray,
     return fields, fields[:, None] - u.T
 
 
+def linear_response_moments(m, C) -> np.ndarray:
+    """Pair moments C_ij = m_i m_j + dm_i/dh_j of linear response at a BP fixed point (susceptibility
+    propagation; Welling & Teh 2004, Ricci-Tersenghi 2012), from BP's magnetisations ``m`` and pair moments
+    ``C`` (:func:`bp_moments`).
+
+    The susceptibility is the inverse Hessian of the Bethe free energy in the magnetisations, written with
+    the correlation coefficients r_ij of BP's pair beliefs (:func:`correlation_from_moments`; r_ij = 0 when
+    J_ij = 0): chi = diag(a) K^{-1} diag(a), a_i = sqrt(1 - m_i^2), K_ij = -r_ij / (1 - r_ij^2) for i != j and
+    K_ii = 1 + sum_k r_ik^2 / (1 - r_ik^2). It equals the derivative of BP's m_i with respect to h_j, for
+    every pair, not only the coupled ones; on a tree it is the exact connected correlation. Returns the full
+    moments with C_ii = 1. Correlations of (numerically) deterministic pairs, |r_ij| = 1, are clipped to
+    1 - 1e-12; K^{-1} stays finite and tends to the deterministic pair's correlation.
+    """
+    m = np.asarray(m, dtype=np.float64)
+    r = np.clip(correlation_from_moments(m, C), -_EDGE, _EDGE)
+    np.fill_diagonal(r, 0.0)
+    K = -r / (1.0 - r**2)
+    np.fill_diagonal(K, 1.0 + np.sum(r**2 / (1.0 - r**2), axis=1))
+    a = np.sqrt(np.clip(1.0 - m**2, 0.0, None))
+    chi = np.linalg.inv(K)
+    C_lr = a[:, None] * (0.5 * (chi + chi.T)) * a + np.outer(m, m)  # the inverse, symmetric up to rounding
+    np.fill_diagonal(C_lr, 1.0)
+    return C_lr
+
+
 def bp_moments(J, h, max_iter: int = 1000, tol: float = 1e-10, damping: float = 0.0,
-               messages=None, return_messages: bool = False):
+               messages=None, return_messages: bool = False, linear_response: bool = False):
     """Magnetisations and pair moments by belief propagation (Zou & Huang Appendix C, eqs. 15-16).
 
     Cavity magnetisations m_{i->j} = tanh(h_i + sum_{k != j} atanh(tanh J_ki m_{k->i})) are
@@ -154,6 +180,9 @@ def bp_moments(J, h, max_iter: int = 1000, tol: float = 1e-10, damping: float = 
     ``damping`` in [0, 1) keeps that fraction of the old cavity fields at each sweep.
     ``messages`` warm-starts from the (N, N) cavity fields H[i, j] = atanh m_{i->j} returned by
     an earlier call (default: the independent-spin start H[i, j] = h_i).
+
+    ``linear_response`` replaces C by the pair moments of linear response (:func:`linear_response_moments`):
+    dm_i/dh_j + m_i m_j for every pair, exact on a tree for all pairs.
 
     Returns ``(m, C, converged)``, plus the cavity fields when ``return_messages``. When the
     iteration does not converge within ``max_iter`` sweeps, ``converged`` is False and the
@@ -185,6 +214,8 @@ def bp_moments(J, h, max_iter: int = 1000, tol: float = 1e-10, damping: float = 
     pair = cavity * cavity.T
     C = (t + pair) / (1.0 + t * pair)
     np.fill_diagonal(C, 1.0)
+    if linear_response:
+        C = linear_response_moments(m, C)
     return (m, C, converged, H) if return_messages else (m, C, converged)
 
 
@@ -302,6 +333,26 @@ def _groups_of(samples: np.ndarray, groups) -> tuple[np.ndarray, np.ndarray]:
     return index, unique
 
 
+def _subset_rmses(samples, sizes, groups, n_repeats: int, seed: int) -> np.ndarray:
+    """(len(sizes), n_repeats) :func:`moment_rmse` values between the moments of k random whole groups and
+    those of all samples, for each k in ``sizes``."""
+    samples = _check_spins(samples, np.shape(samples)[-1])
+    index, unique = _groups_of(samples, groups)
+    sizes = np.asarray(sizes, dtype=int)
+    if sizes.ndim != 1 or sizes.size == 0 or sizes.min() < 1 or sizes.max() > len(unique):
+        raise ValueError(f"sizes must be a non-empty list of group counts in 1..{len(unique)}, got {sizes.tolist()}")
+    if n_repeats < 1:
+        raise ValueError(f"n_repeats must be >= 1, got {n_repeats}")
+    m_all, C_all = sample_moments(samples)
+    rng = np.random.default_rng(seed)
+    rmse = np.zeros((len(sizes), n_repeats))
+    for position, k in enumerate(sizes):
+        for repeat in range(n_repeats):
+            chosen = np.isin(index, rng.choice(len(unique), size=k, replace=False))
+            rmse[position, repeat] = moment_rmse(*sample_moments(samples[chosen]), m_all, C_all)
+    return rmse
+
+
 def moment_convergence(samples, sizes, groups=None, n_repeats: int = 5, seed: int = 0) -> np.ndarray:
     """How the data moments converge with ensemble size: for each k in ``sizes``, the
     :func:`moment_rmse` between the moments of k randomly chosen groups and those of all samples,
@@ -312,19 +363,90 @@ def moment_convergence(samples, sizes, groups=None, n_repeats: int = 5, seed: in
     groups the squared RMSE is sigma^2 (1/k - 1/G) with G groups in all, so at k = G/2 the value
     estimates the sampling noise of the moments of all G groups.
     """
+    return _subset_rmses(samples, sizes, groups, n_repeats, seed).mean(axis=1)
+
+
+def noise_floor(samples, groups=None, n_repeats: int = 20, seed: int = 0) -> tuple[float, float]:
+    """The sampling noise of the data moments (the fit-error floor of Sec. III) and its standard error:
+    the :func:`moment_rmse` between the moments of a random half of the G groups (k = G // 2) and those of
+    all of them, as in :func:`moment_convergence`, averaged over ``n_repeats`` random halves; the error is
+    the standard deviation over the halves / sqrt(n_repeats). The halves share the data, so the error
+    measures how much the floor depends on the split, not how well G groups determine the noise level.
+    A model whose moments equal the population's has expected squared RMSE against the data equal to the
+    expected squared floor."""
+    index, unique = _groups_of(_check_spins(samples, np.shape(samples)[-1]), groups)
+    if len(unique) < 2 or n_repeats < 2:
+        raise ValueError(f"need at least 2 groups and 2 repeats, got {len(unique)} and {n_repeats}")
+    values = _subset_rmses(samples, [len(unique) // 2], groups, n_repeats, seed)[0]
+    return float(values.mean()), float(values.std(ddof=1) / np.sqrt(n_repeats))
+
+
+def _group_sums(index: np.ndarray, n_groups: int, values: np.ndarray) -> np.ndarray:
+    """Sums of the rows of ``values`` (n, ...) within each group (labels ``index`` in 0..n_groups-1)."""
+    indicator = csr_matrix((np.ones(len(index)), (index, np.arange(len(index)))), shape=(n_groups, len(index)))
+    return (indicator @ values.reshape(len(index), -1)).reshape(n_groups, *values.shape[1:])
+
+
+def _clustered_error(sums: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Standard error of the pooled mean sum(sums) / sum(counts) when the G groups are independent and the
+    rows within a group are not: sqrt(G / (G - 1) sum_g (S_g - n_g mean)^2) / n (for equal group sizes,
+    std(group means, ddof=1) / sqrt(G))."""
+    n_groups, total = len(counts), counts.sum()
+    mean = sums.sum(axis=0) / total
+    spread = sums - counts.reshape(-1, *[1] * (sums.ndim - 1)) * mean
+    return np.sqrt(n_groups / (n_groups - 1) * np.sum(spread**2, axis=0)) / total
+
+
+def grouped_standard_error(values, groups) -> np.ndarray:
+    """Standard error of the mean over rows of ``values`` (n, ...) estimated from the spread of the
+    group sums: groups (Monte Carlo chains, the networks configurations were drawn from) are independent,
+    rows within a group are not. Slices of rows across groups (successive records of many chains) are not
+    independent either, so batch means over them would underestimate the error of a slow chain."""
+    values = np.asarray(values, dtype=np.float64)
+    index, unique = _groups_of(values, groups)
+    if len(unique) < 2:
+        raise ValueError(f"need at least 2 groups (independent chains), got {len(unique)}")
+    return _clustered_error(_group_sums(index, len(unique), values), np.bincount(index).astype(np.float64))
+
+
+def _group_moment_sums(samples: np.ndarray, index: np.ndarray, n_groups: int):
+    """Yield ``(n_g, sum_g s, sum_g s s^T)`` of each group's rows, in group order."""
+    order = np.argsort(index, kind="stable")
+    bounds = np.concatenate([[0], np.cumsum(np.bincount(index, minlength=n_groups))])
+    for start, stop in zip(bounds[:-1], bounds[1:]):
+        block = samples[order[start:stop]].astype(np.float64)
+        yield stop - start, block.sum(axis=0), block.T @ block
+
+
+def moment_errors(samples, groups) -> tuple[np.ndarray, np.ndarray]:
+    """Chain-blocked standard errors of the moments m_i and C_ij of ±1 ``samples`` (n, N), the rows of one
+    group (chain, network) correlated and the groups independent (:func:`grouped_standard_error`); 0 on the
+    diagonal of C."""
     samples = _check_spins(samples, np.shape(samples)[-1])
     index, unique = _groups_of(samples, groups)
-    sizes = np.asarray(sizes, dtype=int)
-    if sizes.ndim != 1 or sizes.size == 0 or sizes.min() < 1 or sizes.max() > len(unique):
-        raise ValueError(f"sizes must be a non-empty list of group counts in 1..{len(unique)}, got {sizes.tolist()}")
-    m_all, C_all = sample_moments(samples)
-    rng = np.random.default_rng(seed)
-    rmse = np.zeros(len(sizes))
-    for position, k in enumerate(sizes):
-        for _ in range(n_repeats):
-            chosen = np.isin(index, rng.choice(len(unique), size=k, replace=False))
-            rmse[position] += moment_rmse(*sample_moments(samples[chosen]), m_all, C_all) / n_repeats
-    return rmse
+    if len(unique) < 2:
+        raise ValueError(f"need at least 2 groups (independent chains), got {len(unique)}")
+    counts, m_sums, C_sums = zip(*_group_moment_sums(samples, index, len(unique)))
+    counts = np.array(counts, dtype=np.float64)
+    return _clustered_error(np.array(m_sums), counts), _clustered_error(np.array(C_sums), counts)
+
+
+def moment_rmse_jackknife(samples, groups, m_ref, C_ref) -> tuple[float, float]:
+    """:func:`moment_rmse` between the moments of ``samples`` and ``(m_ref, C_ref)``, with its jackknife
+    standard error over the groups (leave one chain or network out at a time):
+    sqrt((G - 1) / G sum_g (RMSE_(g) - mean)^2)."""
+    samples = _check_spins(samples, np.shape(samples)[-1])
+    index, unique = _groups_of(samples, groups)
+    if len(unique) < 2:
+        raise ValueError(f"need at least 2 groups (independent chains), got {len(unique)}")
+    parts = list(_group_moment_sums(samples, index, len(unique)))
+    total_n = sum(n for n, _, _ in parts)
+    total_m = sum(m for _, m, _ in parts)
+    total_C = sum(C for _, _, C in parts)
+    rmse = moment_rmse(total_m / total_n, total_C / total_n, m_ref, C_ref)
+    left_out = np.array([moment_rmse((total_m - m) / (total_n - n), (total_C - C) / (total_n - n), m_ref, C_ref)
+                         for n, m, C in parts])
+    return rmse, float(np.sqrt((len(parts) - 1) / len(parts) * np.sum((left_out - left_out.mean()) ** 2)))
 
 
 @dataclass
@@ -373,7 +495,7 @@ def _check_learning_finite(step: int, lr: float, *values) -> None:
 def fit_boltzmann(m_data, C_data, lr: float = 0.2, max_steps: int = 2000, tol: float = 1e-6,
                   l2: float = 0.0, momentum: float = 0.0, bp_max_iter: int = 1000,
                   bp_tol: float = 1e-10, damping: float = 0.0, patience: int | None = None,
-                  progress: bool = True) -> BoltzmannFit:
+                  linear_response: bool = False, progress: bool = True) -> BoltzmannFit:
     """Boltzmann learning of (J, h) with BP model moments (Zou & Huang eq. 5, Appendix C).
 
     Starts from independent spins, h = atanh(m_data), J = 0, and ascends the log-likelihood:
@@ -389,7 +511,9 @@ def fit_boltzmann(m_data, C_data, lr: float = 0.2, max_steps: int = 2000, tol: f
     lowest RMSE is returned, as the authors' code does (it keeps the best iterate): BP can jump to
     another fixed point when the couplings grow, after which the RMSE rises. ``C_data`` holds the
     pair moments <s_i s_j> (its diagonal is ignored). Data magnetisations of exactly +-1 are
-    clipped slightly inside (-1, 1) for the starting field.
+    clipped slightly inside (-1, 1) for the starting field. ``linear_response`` takes the model's pair
+    moments from BP's linear response (:func:`linear_response_moments`, BP+LR) instead of BP's pair beliefs,
+    which for uncoupled pairs are only m_i m_j.
     """
     m_data, C_data = _check_moments(m_data, C_data)
     off = 1.0 - np.eye(m_data.size)
@@ -405,7 +529,7 @@ def fit_boltzmann(m_data, C_data, lr: float = 0.2, max_steps: int = 2000, tol: f
         _check_learning_finite(step, lr, h, J)
         m_model, C_model, bp_converged, messages = bp_moments(
             J, h, max_iter=bp_max_iter, tol=bp_tol, damping=damping, messages=messages,
-            return_messages=True)
+            return_messages=True, linear_response=linear_response)
         bp_ok = bp_ok and bool(bp_converged)
         history.append(moment_rmse(m_data, C_data, m_model, C_model))
         _check_learning_finite(step, lr, history[-1])
@@ -481,15 +605,39 @@ def fit_pseudolikelihood(samples, l1: float = 0.0, l2: float = 1e-5, max_iter: i
     return 0.5 * (W + W.T), h
 
 
+def metropolis_sweep(spins: np.ndarray, J: np.ndarray, h: np.ndarray, beta, rng: np.random.Generator) -> np.ndarray:
+    """One Metropolis sweep of eq. (4) at inverse temperature ``beta``, in place, over many chains at once
+    (Appendix B).
+
+    ``spins`` is a float64 (N, R) array whose R columns are independent chains (a column per chain keeps
+    each spin's row contiguous); ``beta`` is a number or one inverse temperature per column. Spins
+    0..N-1 are visited in order and s_i flips with probability min(1, exp(-2 beta s_i F_i)), with the
+    local field F_i = h_i + sum_j J_ij s_j computed from the current spins. Returns the energy change
+    of each column, E(after) - E(before).
+    """
+    minus_two_beta = -2.0 * np.broadcast_to(np.asarray(beta, dtype=np.float64), spins.shape[1:])
+    log_u = np.log(rng.random(spins.shape))
+    half_change = np.zeros(spins.shape[1])
+    for i in range(spins.shape[0]):
+        row = spins[i]
+        half_gain = J[i] @ spins
+        half_gain += h[i]
+        half_gain *= row  # s_i F_i: flipping s_i changes E by 2 s_i F_i
+        flip = log_u[i] < minus_two_beta * half_gain
+        np.negative(row, out=row, where=flip)
+        half_change += half_gain * flip
+    return 2.0 * half_change
+
+
 def metropolis_samples(J, h, n_samples: int, n_chains: int = 100, burn_in: int = 1000,
-                       thin: int = 10, seed: int = 0, progress: bool = True) -> np.ndarray:
+                       thin: int = 10, seed: int = 0, progress: bool = True, return_chains: bool = False):
     """Metropolis Monte Carlo samples of eq. (4), vectorised over independent chains (Appendix B).
 
-    Each chain starts from a uniformly random configuration; a sweep visits spins 0..N-1 in
-    order and flips s_i with probability min(1, exp(-2 s_i F_i)), F_i = h_i + sum_j J_ij s_j.
+    Each chain starts from a uniformly random configuration and runs :func:`metropolis_sweep` sweeps.
     After ``burn_in`` sweeps every chain is recorded once every ``thin`` sweeps until
     ``n_samples`` configurations are collected. Returns an int8 (n_samples, N) array whose row r
-    is record r // n_chains of chain r % n_chains.
+    is record r // n_chains of chain r % n_chains, and with ``return_chains`` also that chain index
+    of every row (the independent units for :func:`grouped_standard_error`).
     """
     J, h = _check_model(J, h)
     if min(n_samples, n_chains, thin) < 1 or burn_in < 0:
@@ -497,30 +645,22 @@ def metropolis_samples(J, h, n_samples: int, n_chains: int = 100, burn_in: int =
                          f"{n_samples}, {n_chains}, {thin}, {burn_in}")
     rng = np.random.default_rng(seed)
     n_records = -(-n_samples // n_chains)
-    s = rng.choice([-1.0, 1.0], size=(n_chains, h.size))
+    spins = rng.choice([-1.0, 1.0], size=(h.size, n_chains))
     records = np.empty((n_records, n_chains, h.size), dtype=np.int8)
     n_sweeps = burn_in + thin * n_records
     sweeps = progress_bar(range(1, n_sweeps + 1), desc="Metropolis sweeps", disable=not progress)
     for sweep in sweeps:
-        fields = s @ J + h
-        log_u = np.log(rng.random((h.size, n_chains)))
-        for i in range(h.size):
-            flip = np.flatnonzero(log_u[i] < -2.0 * s[:, i] * fields[:, i])
-            s[flip, i] *= -1.0
-            fields[flip] += 2.0 * s[flip, i, None] * J[i]
+        metropolis_sweep(spins, J, h, 1.0, rng)
         if sweep > burn_in and (sweep - burn_in) % thin == 0:
-            records[(sweep - burn_in) // thin - 1] = s
-    return records.reshape(-1, h.size)[:n_samples]
+            records[(sweep - burn_in) // thin - 1] = spins.T
+    samples = records.reshape(-1, h.size)[:n_samples]
+    return (samples, np.arange(n_samples) % n_chains) if return_chains else samples
 
 
-def three_point_correlations(samples, triplets=None, connected: bool = False) -> np.ndarray:
-    """Three-weight correlations of Zou & Huang Appendix B / Fig. 12 from samples.
-
-    By default the raw moments <s_i s_j s_k>, which is what the authors' Fig. 12 code compares;
-    ``connected=True`` gives <(s_i - m_i)(s_j - m_j)(s_k - m_k)> with the sample means m.
-    ``triplets`` is an (T, 3) integer array; default all i < j < k in the order of
-    ``itertools.combinations(range(N), 3)``. Returns an array of length T.
-    """
+def _triplet_products(samples, triplets, connected: bool):
+    """The per-row products x_i x_j x_k of ``triplets`` (checked; default all i < j < k in
+    ``itertools.combinations`` order), a generator of (n, t) arrays for consecutive chunks of the triplets,
+    with x = s or, when ``connected``, s minus its sample mean."""
     n_spins = np.shape(samples)[-1]
     x = _check_spins(samples, n_spins).astype(np.float64)
     if connected:
@@ -533,10 +673,20 @@ def three_point_correlations(samples, triplets=None, connected: bool = False) ->
         raise ValueError(f"triplets must be an integer array of shape (T, 3), got {triplets.shape}")
     if triplets.size and (triplets.min() < 0 or triplets.max() >= n_spins):
         raise ValueError(f"triplet indices must lie in [0, {n_spins})")
-    return np.concatenate([
-        np.einsum("ni,ni,ni->i", x[:, b[:, 0]], x[:, b[:, 1]], x[:, b[:, 2]]) / x.shape[0]
-        for b in np.array_split(triplets, max(1, -(-len(triplets) * x.shape[0] // _TRIPLET_CHUNK)))
-    ])
+    chunks = np.array_split(triplets, max(1, -(-len(triplets) * x.shape[0] // _TRIPLET_CHUNK)))
+    return (x[:, b[:, 0]] * x[:, b[:, 1]] * x[:, b[:, 2]] for b in chunks)
+
+
+def three_point_correlations(samples, triplets=None, connected: bool = False) -> np.ndarray:
+    """Three-weight correlations of Zou & Huang Appendix B / Fig. 12 from samples.
+
+    By default the raw moments <s_i s_j s_k>, which is what the authors' Fig. 12 code compares;
+    ``connected=True`` gives <(s_i - m_i)(s_j - m_j)(s_k - m_k)> with the sample means m.
+    ``triplets`` is an (T, 3) integer array; default all i < j < k in the order of
+    ``itertools.combinations(range(N), 3)``. Returns an array of length T.
+    """
+    products = _triplet_products(samples, triplets, connected)
+    return np.concatenate([p.mean(axis=0) for p in products])
 
 
 def random_triplets(n_spins: int, n_triplets: int, seed: int) -> np.ndarray:
@@ -556,16 +706,27 @@ def random_triplets(n_spins: int, n_triplets: int, seed: int) -> np.ndarray:
     return found[rng.permutation(len(found))[:n_triplets]]
 
 
-def three_point_errors(samples, triplets=None, n_batches: int = 20, connected: bool = False) -> np.ndarray:
-    """Standard errors of :func:`three_point_correlations` (same ``triplets`` and ``connected``)
-    by batch means.
+def three_point_errors(samples, triplets=None, n_batches: int = 20, connected: bool = False,
+                       groups=None) -> np.ndarray:
+    """Standard errors of :func:`three_point_correlations` (same ``triplets`` and ``connected``).
 
-    The rows are cut into ``n_batches`` contiguous blocks of (nearly) equal size, the three-point
-    correlations computed on each, and the error is std(block values) / sqrt(n_batches). Rows
-    that are correlated with their neighbours (configurations drawn from the same network, or
-    successive Monte Carlo records) then count as the blocks they fill, not as independent rows.
+    With ``groups`` (the chain of each Monte Carlo sample, the network of each configuration), the
+    errors are chain-blocked: from the spread of the per-group sums of s_i s_j s_k
+    (:func:`grouped_standard_error`), groups independent, rows within a group not; the sample means of
+    ``connected`` are treated as exact. Without ``groups``, by batch means: the rows are cut into
+    ``n_batches`` contiguous blocks of (nearly) equal size, the three-point correlations computed on
+    each, and the error is std(block values) / sqrt(n_batches); that is right only when contiguous
+    blocks are independent (configurations stored network by network), not for the rows of
+    :func:`metropolis_samples`, whose contiguous blocks are time slices across all chains.
     """
     samples = _check_spins(samples, np.shape(samples)[-1])
+    if groups is not None:
+        index, unique = _groups_of(samples, groups)
+        if len(unique) < 2:
+            raise ValueError(f"need at least 2 groups (independent chains), got {len(unique)}")
+        counts = np.bincount(index).astype(np.float64)
+        products = _triplet_products(samples, triplets, connected)
+        return np.concatenate([_clustered_error(_group_sums(index, len(unique), p), counts) for p in products])
     if not 2 <= n_batches <= len(samples):
         raise ValueError(f"n_batches must lie in 2..{len(samples)} (the number of samples), got {n_batches}")
     blocks = np.stack([three_point_correlations(block, triplets, connected)

@@ -201,8 +201,17 @@ def _ising_parameters() -> dict[str, dict[str, Any]]:
         "mc_thin": 5,
         "n_triplets": 20000,
         "subset_samples": 8192,  # configurations (spread over the networks) in Figs. 3c and 12
-        "error_batches": 20,  # batch-means blocks for the standard errors of three-point correlations
         "criterion_k": 2.0,  # predicted: |data - model| <= k combined standard errors
+        "single_methods": ["bp", "pl", "pl+mc"],  # single models of each region judged under Monte Carlo (+ "bp+lr")
+        "pt_chains": 16,  # parallel tempering: chains, temperatures per chain, lowest inverse temperature
+        "pt_temperatures": 4,
+        "pt_beta_min": 0.5,
+        "mc_fit_lr": 0.0005,  # Monte Carlo Boltzmann learning after the pseudolikelihood: first step size
+        "mc_fit_steps": 200,
+        "mc_fit_window": 50,  # steps per block whose averaged model is evaluated against the floor
+        "mc_fit_burn_in": 100,  # tempering rounds before records, and records per chain
+        "mc_fit_records": 300,
+        "floor_repeats": 20,  # random halves of the networks behind the noise floor and its standard error
         "convergence_sizes": [8, 16, 32, 64, 128, 256],  # networks in the subsets of the convergence curve
         "convergence_repeats": 5,
         "tsne_points": 300,
@@ -228,16 +237,18 @@ def _ising_parameters() -> dict[str, dict[str, Any]]:
     # that every region of the deep nets has fewer spins than the 64 networks and the claims are decided
     smoke = dict(quick, pca_k=8, hidden=6, n_train=2000, n_test=500, n_networks=64, epochs={"under": 3, "over": 10, "shallow": 2},
                  draws_per_network=4, fit_steps=20, fit_patience=5, bp_max_iter=50, pl_samples=64, pl_max_iter=20,
-                 mc_samples=400, mc_chains=20, mc_burn_in=50, mc_thin=2, n_triplets=500, error_batches=4,
+                 mc_samples=400, mc_chains=20, mc_burn_in=50, mc_thin=2, n_triplets=500,
                  convergence_sizes=[2, 4, 8], convergence_repeats=2, tsne_points=16, depth_widths=[2, 15],
                  depth_n_train=1000, depth_epochs=1, depth_networks=2, dd_widths=[2, 8], dd_n_train=200,
                  dd_epochs=5, dd_networks=2, split_bootstrap=100, zh_scenarios=["under-para"], zh_bp_max_iter=300,
-                 zh_bootstrap=100)
+                 zh_bootstrap=100, pt_chains=8, pt_temperatures=2, mc_fit_lr=0.002, mc_fit_steps=20, mc_fit_window=10,
+                 mc_fit_burn_in=20, mc_fit_records=50, floor_repeats=5)
     # paper: the paper's protocol, one configuration (the best of 20 draws) per independently trained network, of
     # which threshold_quantile = 0.2 drops a fifth: 16000 independent configurations (the paper's 2e6 would need
     # 100x the networks; the count of networks, not of draws, is what resolves the moments)
     paper = dict(quick, dataset="mnist", n_test=None, n_networks=20000, epochs={"under": 20, "over": 600, "shallow": 20},
-                 draws_per_network=20, best_only=True, fit_regions=["LB", "ITR", "RB", "FULL"], fit_steps=500, bp_max_iter=1000,
+                 draws_per_network=20, best_only=True, single_methods=["bp", "bp+lr", "pl", "pl+mc"], pt_chains=32,
+                 mc_fit_steps=800, mc_fit_records=600, fit_regions=["LB", "ITR", "RB", "FULL"], fit_steps=500, bp_max_iter=1000,
                  pl_scenarios=["under", "over"], pl_samples=20000, pl_max_iter=500, mc_samples=20000,
                  mc_burn_in=2000, mc_thin=10, n_triplets=50000, subset_samples=100000, convergence_sizes=[100, 300, 1000, 3000, 10000],
                  convergence_repeats=2, tsne_points=1000, depth_widths=[1, 2, 5, 10, 15, 20, 30, 50],

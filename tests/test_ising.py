@@ -145,6 +145,49 @@ def test_bp_warm_start_and_damping_reach_the_same_fixed_point():
     np.testing.assert_allclose(C_damped, C, atol=1e-9)
 
 
+@pytest.mark.parametrize("seed", range(3))
+def test_linear_response_is_exact_on_trees_for_all_pairs(seed):
+    """On a tree the derivative dm_i/dh_j of BP is the exact connected correlation for every pair, also the
+    non-adjacent ones, for which BP's pair beliefs give only m_i m_j."""
+    J, h = random_tree(9, seed, magnitude=(0.3, 1.0))
+    m, C = ising.exact_moments(J, h)
+    m_lr, C_lr, converged = ising.bp_moments(J, h, tol=1e-14, linear_response=True)
+    assert converged
+    np.testing.assert_allclose(m_lr, m, atol=1e-12)
+    np.testing.assert_allclose(C_lr, C, atol=1e-12)
+    assert np.abs(ising.bp_moments(J, h, tol=1e-14)[1] - C).max() > 0.05  # the pair beliefs alone miss non-edges
+    locked = ising.linear_response_moments(np.zeros(2), np.ones((2, 2)))  # a deterministic pair, |r| = 1
+    np.testing.assert_allclose(locked, np.ones((2, 2)), atol=1e-9)
+
+
+def test_linear_response_is_the_derivative_of_bp_on_a_loopy_graph():
+    """On a dense graph linear response is approximate, but it is still exactly d m_BP / d h of BP's fixed
+    point: compared with central finite differences of BP (step 1e-5, error ~ 1e-10)."""
+    J, h = random_dense(9, 0.25, 0.4, seed=1)
+    m, C_lr, _ = ising.bp_moments(J, h, tol=1e-15, max_iter=5000, linear_response=True)
+    eps, chi = 1e-5, np.zeros((9, 9))
+    for j in range(9):
+        step = np.eye(9)[j] * eps
+        chi[:, j] = (ising.bp_moments(J, h + step, tol=1e-15, max_iter=5000)[0]
+                     - ising.bp_moments(J, h - step, tol=1e-15, max_iter=5000)[0]) / (2 * eps)
+    off = ~np.eye(9, dtype=bool)
+    np.testing.assert_allclose((C_lr - np.outer(m, m))[off], chi[off], atol=1e-8)
+    m_exact, C_exact = ising.exact_moments(J, h)
+    assert np.abs(C_lr - C_exact).max() > 1e-3  # not exact on loops: the comparison above is with BP
+
+
+def test_fit_boltzmann_with_linear_response_recovers_a_tree_from_its_exact_moments():
+    """BP + linear response is exact on a tree for all pairs, so eq. 5 with its moments converges to the tree
+    itself, zeros included, from the exact moments of every pair."""
+    J, h = random_tree(8, seed=2, magnitude=(0.2, 0.6))
+    m, C = ising.exact_moments(J, h)
+    fit = ising.fit_boltzmann(m, C, lr=0.2, momentum=0.8, tol=1e-10, max_steps=5000, linear_response=True,
+                              progress=False)
+    assert fit.converged
+    np.testing.assert_allclose(fit.J, J, atol=1e-8)
+    np.testing.assert_allclose(fit.h, h, atol=1e-8)
+
+
 def likelihood_curvature(J, h):
     """Covariance of the statistics (s_i, s_i s_j) (fields first, then pairs i < j), by enumeration:
     the curvature (Fisher information per sample) of the log-likelihood that eq. 5 ascends."""
@@ -261,6 +304,78 @@ def test_moment_convergence_follows_the_sampling_noise():
     tripled = np.repeat(s[:300], 3, axis=0)
     grouped = ising.moment_convergence(tripled, [50, 150], groups=np.repeat(np.arange(300), 3), seed=4)
     np.testing.assert_allclose(grouped, ising.moment_convergence(s[:300], [50, 150], seed=4), atol=1e-15)
+
+
+def test_noise_floor_is_the_half_ensemble_rmse_with_its_spread():
+    """Fair independent spins, G groups: the floor (k = G/2) has squared value 2 (1/k - 1/G) = 2 / G, and it is
+    moment_convergence at k = G/2 (the same random halves); the error is the spread over halves / sqrt(repeats)."""
+    n_groups = 2000
+    s = np.random.default_rng(7).choice([-1, 1], size=(n_groups, 12)).astype(np.int8)
+    floor, error = ising.noise_floor(s, n_repeats=30, seed=3)
+    assert floor == pytest.approx(ising.moment_convergence(s, [n_groups // 2], n_repeats=30, seed=3)[0], abs=1e-15)
+    assert floor == pytest.approx(np.sqrt(2 / n_groups), rel=0.05)
+    assert 0 < error < 0.02 * floor
+    grouped = ising.noise_floor(np.repeat(s, 3, axis=0), np.repeat(np.arange(n_groups), 3), n_repeats=30, seed=3)
+    assert grouped == pytest.approx((floor, error), abs=1e-15)  # whole groups of identical rows count once
+
+
+def test_grouped_standard_error_is_the_spread_of_group_means():
+    """Equal groups: the error is std(group means, ddof=1) / sqrt(G); for independent rows (every row its own
+    group) it is the usual std / sqrt(n), which for fair spins is 1 / sqrt(n)."""
+    rng = np.random.default_rng(4)
+    values = rng.normal(size=(600, 3))
+    groups = np.repeat(np.arange(40), 15)
+    np.testing.assert_allclose(ising.grouped_standard_error(values, groups),
+                               values.reshape(40, 15, 3).mean(1).std(0, ddof=1) / np.sqrt(40), rtol=1e-12)
+    spins = rng.choice([-1.0, 1.0], size=(40000, 5))
+    np.testing.assert_allclose(ising.grouped_standard_error(spins, None), spins.std(0, ddof=1) / 200, rtol=1e-12)
+    assert ising.grouped_standard_error(spins, None) == pytest.approx(np.full(5, 1 / 200), rel=0.01)
+    m_error, C_error = ising.moment_errors(spins[:600].astype(np.int8), groups)
+    x = spins[:600].reshape(40, 15, 5)
+    np.testing.assert_allclose(m_error, x.mean(1).std(0, ddof=1) / np.sqrt(40), rtol=1e-12)
+    pair_means = np.einsum("gri,grj->gij", x, x) / 15
+    np.testing.assert_allclose(C_error, pair_means.std(0, ddof=1) / np.sqrt(40), rtol=1e-10, atol=1e-15)
+
+
+def test_moment_rmse_jackknife_leaves_out_one_group_at_a_time():
+    rng = np.random.default_rng(5)
+    s = rng.choice([-1, 1], size=(90, 6)).astype(np.int8)
+    groups = rng.integers(0, 12, size=90)  # unequal groups
+    m_ref, C_ref = np.full(6, 0.1), np.full((6, 6), 0.05)
+    rmse, error = ising.moment_rmse_jackknife(s, groups, m_ref, C_ref)
+    assert rmse == pytest.approx(ising.moment_rmse(*ising.sample_moments(s), m_ref, C_ref), abs=1e-14)
+    left_out = np.array([ising.moment_rmse(*ising.sample_moments(s[groups != g]), m_ref, C_ref) for g in range(12)])
+    assert error == pytest.approx(np.sqrt(11 / 12 * np.sum((left_out - left_out.mean()) ** 2)), abs=1e-14)
+
+
+def slow_chains(n_chains, n_records, n_spins, flip, seed):
+    """Independent stationary chains of fair spins, each spin flipped with probability ``flip`` per record, in
+    the row order of metropolis_samples (row r: record r // n_chains of chain r % n_chains)."""
+    rng = np.random.default_rng(seed)
+    state = rng.choice([-1, 1], size=(n_chains, n_spins))
+    records = np.empty((n_records, n_chains, n_spins), dtype=np.int8)
+    for t in range(n_records):
+        state = np.where(rng.random(state.shape) < flip, -state, state)
+        records[t] = state
+    return records.reshape(-1, n_spins), np.tile(np.arange(n_chains), n_records)
+
+
+def test_three_point_errors_blocked_by_chain_and_not_by_time_slices():
+    """Slow chains (each spin flips with probability 0.01 per record): a product of three fair spins has
+    autocorrelation rho^t, rho = 0.98^3, so the variance of a chain's mean over L records is
+    (1 / L) [1 + 2 sum_t (1 - t / L) rho^t]; the chain-blocked error must match sqrt(that / chains), while batch
+    means over contiguous rows (time slices across all chains) see only the fast part and underestimate it."""
+    n_chains, n_records = 300, 200
+    s, chains = slow_chains(n_chains, n_records, 6, 0.01, seed=6)
+    rho, t = (1 - 2 * 0.01) ** 3, np.arange(1, n_records)
+    variance = (1 + 2 * np.sum((1 - t / n_records) * rho**t)) / n_records
+    blocked = ising.three_point_errors(s, groups=chains)
+    assert blocked.shape == (20,)
+    assert blocked.mean() == pytest.approx(np.sqrt(variance / n_chains), rel=0.1)
+    assert ising.three_point_errors(s, n_batches=20).mean() < 0.5 * blocked.mean()
+    np.testing.assert_allclose(blocked, ising.grouped_standard_error(
+        np.column_stack([s[:, i] * s[:, j] * s[:, k] for i, j, k in itertools.combinations(range(6), 3)]), chains),
+        rtol=1e-12)
 
 
 def two_polarity_ensemble(n_per_family, n_spins, flip, seed):
@@ -447,6 +562,10 @@ def test_metropolis_moments_match_exact():
     np.testing.assert_array_equal(samples, ising.metropolis_samples(
         J, h, n_samples=50 * n_chains, n_chains=n_chains, burn_in=50, thin=2, seed=0, progress=False))
     assert samples.shape == (50 * n_chains, n_spins)
+    same, chains = ising.metropolis_samples(J, h, n_samples=50 * n_chains, n_chains=n_chains, burn_in=50, thin=2,
+                                            seed=0, progress=False, return_chains=True)
+    np.testing.assert_array_equal(same, samples)
+    np.testing.assert_array_equal(chains, np.arange(len(samples)) % n_chains)
     m, C = ising.exact_moments(J, h)
     # chains are independent: standard errors from the spread of per-chain averages
     x = samples.reshape(-1, n_chains, n_spins).astype(float)
@@ -456,6 +575,32 @@ def test_metropolis_moments_match_exact():
     for per_chain, exact in [(chain_m, m), (chain_C[:, upper[0], upper[1]], C[upper])]:
         standard_error = per_chain.std(0, ddof=1) / np.sqrt(n_chains)
         assert np.all(np.abs(per_chain.mean(0) - exact) < 5 * standard_error)
+
+
+def test_metropolis_sweep_reports_the_energy_change_and_samples_each_temperature():
+    """The returned change is E(after) - E(before) for every column; columns at beta sample eq. 4 with
+    (beta J, beta h), checked against enumeration within 5 chain-blocked standard errors."""
+    J, h = random_dense(6, 0.4, 0.3, seed=2)
+    rng = np.random.default_rng(0)
+    spins = rng.choice([-1.0, 1.0], size=(6, 400))
+    beta = np.repeat([1.0, 0.5], 200)
+    before = ising.energy(spins.T, J, h)
+    change = ising.metropolis_sweep(spins, J, h, beta, rng)
+    np.testing.assert_allclose(change, ising.energy(spins.T, J, h) - before, atol=1e-12)
+    records = []
+    for _ in range(300):
+        ising.metropolis_sweep(spins, J, h, beta, rng)
+        records.append(spins.T.copy())
+    records = np.array(records[50:])  # (time, column, spin)
+    for columns, b in ((slice(0, 200), 1.0), (slice(200, 400), 0.5)):
+        x = records[:, columns].reshape(-1, 6)
+        chains = np.tile(np.arange(200), len(records))
+        m, C = ising.exact_moments(b * J, b * h)
+        m_error, C_error = ising.moment_errors(x, chains)
+        m_mc, C_mc = ising.sample_moments(x)
+        assert np.all(np.abs(m_mc - m) < 5 * m_error)
+        off = ~np.eye(6, dtype=bool)
+        assert np.all(np.abs(C_mc - C)[off] < 5 * C_error[off])
 
 
 def test_invalid_inputs_raise_clear_errors():
@@ -506,6 +651,13 @@ def test_invalid_inputs_raise_clear_errors():
         ising.moment_convergence(spins, [2], groups=[0, 1])
     with pytest.raises(ValueError, match="n_batches must lie in 2..6"):
         ising.three_point_errors(spins, n_batches=7)
+    with pytest.raises(ValueError, match="at least 2 groups"):
+        ising.three_point_errors(spins, groups=np.zeros(6))
+    with pytest.raises(ValueError, match="at least 2 groups"):
+        ising.moment_errors(spins, np.zeros(6))
+    with pytest.raises(ValueError, match="at least 2 groups and 2 repeats"):
+        ising.noise_floor(spins, n_repeats=1)
+
     with pytest.raises(ValueError, match="n_spins >= 3"):
         ising.random_triplets(2, 5, seed=0)
     with pytest.raises(ValueError, match="same shape"):

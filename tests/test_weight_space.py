@@ -171,9 +171,10 @@ def test_mixture_moments_of_monte_carlo_samples_are_the_pooled_moments():
     mixed = ws.monte_carlo_moments(parts, weights)
     assert np.allclose(mixed[0], pooled[0], atol=1e-14) and np.allclose(mixed[1], pooled[1], atol=1e-14)
     triplets = ising.random_triplets(5, 10, 0)
-    value, error = ws.model_three_point(parts, weights, triplets, 5)
+    chains = [np.arange(len(part)) % 10 for part in parts]  # ten chains per component
+    value, error = ws.model_three_point(parts, chains, weights, triplets)
     assert np.allclose(value, ising.three_point_correlations(np.concatenate(parts), triplets), atol=1e-14)
-    single = ws.model_three_point(parts[:1], None, triplets, 5)
+    single = ws.model_three_point(parts[:1], chains[:1], None, triplets)
     assert np.array_equal(single[0], ising.three_point_correlations(parts[0], triplets))
     assert error.shape == (10,) and np.all(error > 0)
 
@@ -186,18 +187,25 @@ def test_three_point_test_credits_the_true_model_and_not_the_independent_one():
     data = ising.sample_exact(J, h, 20000, seed=1)
     true_model = ising.sample_exact(J, h, 20000, seed=2)
     independent = np.where(rng.random((20000, n)) < (1 + data.mean(0)) / 2, 1, -1).astype(np.int8)
-    test = ws.three_point_test(data, {"true": [true_model], "independent spins": [independent]}, {}, 20, 2.0, 20,
-                               seed=0)
+    chains = {name: [np.arange(20000) % 40] for name in ("true", "independent spins")}  # exact draws: 40 blocks
+    test = ws.three_point_test(data, np.arange(20000) % 40, {"true": [true_model], "independent spins": [independent]},
+                               chains, {}, 20, 2.0, seed=0)
     assert test.fractions["true"] >= 0.8 and test.nontrivial_share > 0.3
     assert test.nontrivial_fractions["true"] > test.nontrivial_fractions["independent spins"]
-    assert set(test.predictions) == {"true", "independent spins"} and len(test.row("LB", ["true", "mixture"])) == len(ws.three_point_columns(["true", "mixture"]))
+    assert set(test.predictions) == {"true", "independent spins"}
+    assert len(test.row("LB", ["true", "mixture"])) == len(ws.three_point_columns(["true", "mixture"]))
     assert test.row("LB", ["true", "mixture"])[3] == "-"  # the mixture was not tested
 
 
-@pytest.mark.parametrize("fraction, baseline, decided, verdict", [
-    (0.6, 0.5, True, True), (0.4, 0.3, True, False), (0.6, 0.7, True, False), (0.6, 0.5, False, None)])
-def test_predicts_three_point_asks_for_half_and_the_baseline(fraction, baseline, decided, verdict):
-    assert ws.predicts_three_point(fraction, baseline, decided) is verdict
+@pytest.mark.parametrize("fraction, share, decided, verdict", [
+    (0.6, 0.05, True, True), (0.4, 0.05, True, False), (0.9, 0.005, True, None), (0.6, 0.05, False, None)])
+def test_predicts_three_point_asks_for_half_of_the_nontrivial_triplets(fraction, share, decided, verdict):
+    assert ws.predicts_three_point(fraction, share, decided) is verdict
+
+
+def test_monte_carlo_rows_cycle_through_the_chains():
+    sampler = ws.MonteCarlo(12, 4, 0, 1, 0)
+    assert list(sampler.chains(np.zeros((6, 3)))) == [0, 1, 2, 3, 0, 1]
 
 
 @pytest.fixture(scope="module")
