@@ -305,12 +305,37 @@ def _minibatch_loss(params, xb, yb, generators, binary: bool) -> torch.Tensor:
     return F.cross_entropy(logits.flatten(0, 1), yb.flatten(), reduction="none").view(len(generators), -1).mean(1)
 
 
+def _check_frozen(frozen, widths: tuple[int, ...], n_networks: int, weights: str) -> list:
+    """``frozen`` as one entry per layer (None: trained); ValueError unless each held layer is ±1 of shape
+    (E, out, in), at least one layer is trained and the weights are binary."""
+    shapes = layer_shapes(widths)
+    if frozen is None:
+        return [None] * len(shapes)
+    frozen = list(frozen)
+    if weights != "binary" or len(frozen) != len(shapes) or all(f is not None for f in frozen):
+        raise ValueError(f"frozen must list one entry per layer ({len(shapes)}), None for a trained layer, at least one "
+                         f"trained, for binary weights; got {len(frozen)} entries for {weights} weights")
+    for layer, (held, shape) in enumerate(zip(frozen, shapes)):
+        if held is not None and (tuple(held.shape) != (n_networks, *shape) or not bool((held.abs() == 1).all())):
+            raise ValueError(f"frozen layer {layer} must hold ±1 weights of shape {(n_networks, *shape)}; "
+                             f"got shape {tuple(held.shape)}")
+    return frozen
+
+
+def _hold(params: list[torch.Tensor], frozen: list) -> None:
+    """Set the fields of each held layer to ±inf at its ±1 weights, in place: mu = ±1 and variance 0 exactly."""
+    for layer, held in enumerate(frozen):
+        if held is not None:
+            params[layer] = torch.where(held.to(params[layer].device) > 0, math.inf, -math.inf).to(params[layer])
+
+
 def _fit(widths, x_train, y_train, x_test, y_test, seeds, order_seed, epochs, lr, batch_size, l2, weights,
-         dtype, device, progress) -> Ensemble:
+         dtype, device, progress, frozen=None) -> Ensemble:
     """The batched trainer behind :func:`train_ensemble` and :func:`train_single`."""
     widths = check_widths(widths)
     lr = DEFAULT_LR[weights] if lr is None and weights in DEFAULT_LR else lr
     _validate(widths, x_train, y_train, x_test, y_test, len(seeds), epochs, lr, batch_size, l2, weights)
+    frozen = _check_frozen(frozen, widths, len(seeds), weights)
     device = resolve_device(device)
     x_train, x_test = (x.to(device=device, dtype=dtype) for x in (x_train, x_test))
     y_train, y_test = (y.to(device=device, dtype=torch.int64) for y in (y_train, y_test))
@@ -319,10 +344,12 @@ def _fit(widths, x_train, y_train, x_test, y_test, seeds, order_seed, epochs, lr
     binary = weights == "binary"
     params = _initial_params(layer_shapes(widths), generators, THETA_INIT_STD if binary else REAL_INIT_STD,
                              dtype, device)
+    _hold(params, frozen)
     ensemble = Ensemble(widths, weights, params, [p.clone() for p in params], tuple(seeds), order_seed,
                         torch.zeros(len(seeds), epochs, dtype=torch.float64),
                         torch.zeros(len(seeds), epochs, dtype=torch.float64), lr, batch_size, l2)
-    optimizer = torch.optim.Adam([p.requires_grad_(True) for p in params], lr=lr, weight_decay=l2)
+    optimizer = torch.optim.Adam([p.requires_grad_(True) for p, held in zip(params, frozen) if held is None],
+                                 lr=lr, weight_decay=l2)
     steps = len(x_train) // batch_size
     bar = progress_bar(range(epochs), disable=not progress, desc=f"{len(seeds)} {weights} net(s)", unit="epoch")
     for epoch in bar:
@@ -346,7 +373,8 @@ def train_ensemble(widths: Sequence[int], x_train: torch.Tensor, y_train: torch.
                    y_test: torch.Tensor, n_networks: int, epochs: int, lr: float | None = None,
                    batch_size: int = 200, l2: float = 1e-5, seed: int = 0, shared_order: bool = False,
                    weights: str = "binary", dtype: torch.dtype = torch.float32,
-                   device: str | torch.device = "auto", progress: bool = True) -> Ensemble:
+                   device: str | torch.device = "auto", progress: bool = True,
+                   frozen: Sequence[torch.Tensor | None] | None = None) -> Ensemble:
     """Train ``n_networks`` networks of architecture ``widths`` as one batched computation.
 
     Appendix A and D of Zou & Huang: fields theta ~ N(0, 0.1^2) at start (their "random Gaussian
@@ -362,10 +390,18 @@ def train_ensemble(widths: Sequence[int], x_train: torch.Tensor, y_train: torch.
     :func:`binary_forward` with real weights, initialised N(0, 1) (the first two moments of
     uniformly random ±1 weights), without noise. ``x`` is (n, d_in), ``y`` integer labels
     0..d_out-1.
+
+    ``frozen`` (binary weights only) lists, per layer, None for a trained layer or the ±1 weights
+    (E, out, in) at which that layer is held, as Zou & Huang freeze the interior (§IV.6, Fig. 11: "its
+    external field is quenched to a positive large value" or a negative one): its fields are
+    ±inf, so mu = ±1 and the variance 1 - mu^2 = 0 exactly, and the optimiser does not see them.
+    Everything else (the initial fields of the trained layers, the minibatch order, the noise) is
+    drawn as without ``frozen``, so a frozen network and its normally trained twin differ only by
+    the held layers.
     """
     seeds = network_seeds(seed, max(n_networks, 0))
     return _fit(widths, x_train, y_train, x_test, y_test, seeds, order_seed_of(seed) if shared_order else None,
-                epochs, lr, batch_size, l2, weights, dtype, device, progress)
+                epochs, lr, batch_size, l2, weights, dtype, device, progress, frozen)
 
 
 def train_single(widths: Sequence[int], x_train: torch.Tensor, y_train: torch.Tensor, x_test: torch.Tensor,

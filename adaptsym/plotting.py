@@ -473,10 +473,10 @@ def configuration_map_figure(found):
     ax.scatter(*found.embedding[:found.n_initial].T, s=6, label="random initialisation")
     ax.scatter(*found.embedding[found.n_initial:].T, s=6, label="learned (kept) configurations")
     ax.set(title="Fig. 2b: t-SNE of weight configurations", xticks=[], yticks=[])
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=2, markerscale=2)
+    ax.legend(loc="best", markerscale=2, fontsize=9)
     for name, projection in (("initial", found.initial_projection), ("learned", found.learned_projection)):
         ax_pc.hist(projection, bins=40, histtype="step", lw=1.4, label=name)
-    ax_pc.set(xlabel="projection on the learned configurations' first principal axis", ylabel="count",
+    ax_pc.set(xlabel="projection on the learned first principal axis", ylabel="count",
               title=f"first axis: {100 * found.explained:.1f}% of the learned variance")
     ax_pc.legend()
     return fig
@@ -963,3 +963,117 @@ def entropy_floor_figure(floor):
     ax_kl.legend(fontsize=7)
     return fig
 
+
+# Chapter 8: freezing the interior (Fig. 11) and node-permutation symmetry (Fig. 10).
+
+def freezing_figure(experiment):
+    """Fig. 11 from a :class:`adaptsym.freezing.FreezingExperiment`: the test accuracy of the mean-field
+    predictor and the training loss against epochs, mean ± standard error over the networks, trained
+    normally and with the interior frozen; the target accuracy of the training-time comparison dashed."""
+    fig, (ax_acc, ax_loss) = panels(2, width=3.8)
+    for name in ("normal", "frozen"):
+        run = getattr(experiment, name)
+        epochs = np.arange(1, run.test_accuracy.shape[1] + 1)
+        label = f"{name} (final binary accuracy {run.final()[0]:.3f} ± {run.final()[1]:.3f})"
+        for ax, values in ((ax_acc, run.test_accuracy), (ax_loss, run.train_loss)):
+            error = values.std(0, ddof=1) / np.sqrt(len(values))
+            ax.errorbar(epochs, values.mean(0), error, fmt="o-", ms=3, capsize=2, label=label)
+    ax_acc.axhline(experiment.target, color="k", lw=0.8, ls="--")
+    ax_acc.set(xlabel="epoch", ylabel="test accuracy (mean-field predictor)", title="Fig. 11: ITR frozen vs trained")
+    ax_acc.legend(fontsize=7)
+    ax_loss.set(xlabel="epoch", ylabel="training cross-entropy", title="training loss")
+    return fig
+
+
+def permutation_profiles_figure(profiles):
+    """Fig. 10: the entropy landscape s(d) of each permutation symmetry ratio's model around each reference
+    (``profiles``: (ratio, reference index) -> :class:`adaptsym.landscape.Landscape`), one panel per
+    reference, beside the bound -d ln d - (1 - d) ln(1 - d)."""
+    refs = sorted({k for _, k in profiles})
+    fig, axes = panels(len(refs), width=3.4)
+    for ax, k in zip(axes, refs):
+        curves = [(ratio, found) for (ratio, ref), found in sorted(profiles.items()) if ref == k]
+        for ratio, found in curves:
+            order = np.argsort(found.d)
+            ax.plot(found.d[order], found.s[order], label=f"ρ = {ratio:g}")
+        widest = max((found for _, found in curves), key=lambda found: np.ptp(found.d))
+        order = np.argsort(widest.d)
+        ax.plot(widest.d[order], widest.bound[order], "k:", lw=1, label="bound")
+        ax.set(xlabel="distance d", ylabel="entropy s", title=f"Fig. 10: reference {k}")
+        ax.legend(fontsize=7)
+    return fig
+
+
+# Chapter 8: the entropy landscape (Zou & Huang §IV, Figs. 5, 7-9, 13-14), from the numbers ``adaptsym.landscape``
+# returns.
+
+def landscape_figure(rows):
+    """Fig. 5, one row per entry of ``rows`` (title -> {label: :class:`adaptsym.landscape.Sweep`}): the distance d
+    against the coupling field x swept forward (solid) and backward (dashed), points where BP did not converge
+    crossed out; and the entropy s against d at the converged points (dots: a jump leaves a gap) beside the bound
+    -d ln d - (1 - d) ln(1 - d) (dotted)."""
+    from adaptsym.landscape import distance_bound
+
+    fig, axes = plt.subplots(len(rows), 2, figsize=(7.6, 3.0 * len(rows)), squeeze=False, constrained_layout=True)
+    grid = np.linspace(0, 1, 201)
+    for (ax_d, ax_s), (title, sweeps) in zip(axes, rows.items()):
+        for k, (label, sweep) in enumerate(sweeps.items()):
+            colour = f"C{k % 10}"
+            for found, style, marker in ((sweep.forward, "-", "o"), (sweep.backward, "--", "s")):
+                good = found.converged
+                ax_d.plot(found.x, found.d, style, color=colour, lw=1.2, label=label if style == "-" else None)
+                ax_d.plot(found.x[~good], found.d[~good], "x", color=colour, ms=3)
+                ax_s.plot(found.d[good], found.s[good], marker, color=colour, ms=1.5 if style == "-" else 2.5,
+                          mfc="none" if style == "--" else colour, label=label if style == "-" else None)
+        ax_s.plot(grid, distance_bound(grid), "k:", lw=1, label="bound")
+        ax_d.set(xlabel="coupling field x", ylabel="distance d", title=f"{title}: d(x), → solid, ← dashed")
+        ax_s.set(xlabel="distance d", ylabel="entropy s per weight", title=f"{title}: s(d), → ●, ← ○")
+        ax_d.legend(fontsize=7)
+        ax_s.legend(fontsize=7, markerscale=3)
+    return fig
+
+
+def iso_energy_figure(curves, title: str):
+    """Fig. 7: the iso-energy entropy curve beside the free landscape (``curves``: label -> Landscape), s against
+    d, and the energy e (without the coupling term) against d, and β against x for the iso-energy curves."""
+    fig, (ax_s, ax_e, ax_b) = panels(3, width=3.2, height=2.9)
+    for label, found in curves.items():
+        good = found.converged
+        ax_s.plot(found.d[good], found.s[good], ".-", ms=3, lw=1, label=label)
+        ax_e.plot(found.d[good], found.energy_uncoupled[good], ".-", ms=3, lw=1, label=label)
+        if not np.all(found.beta == 1):
+            ax_b.plot(found.x[good], found.beta[good], ".-", ms=3, lw=1, label=label)
+    ax_s.set(xlabel="distance d", ylabel="entropy s per weight", title=f"Fig. 7, {title}")
+    ax_e.set(xlabel="distance d", ylabel="energy e per weight", title="energy along the curves")
+    ax_b.set(xlabel="coupling field x", ylabel="β", title="β holding e = E(σ*)/N")
+    ax_s.legend(fontsize=7)
+    ax_b.legend(fontsize=7)
+    return fig
+
+
+def tap_free_energy_figure(free_energies):
+    """Fig. 8: histograms of the TAP free energies per weight of the converged fixed points (``free_energies``:
+    label -> array), one panel per label."""
+    fig, axes = panels(len(free_energies), width=2.8, height=2.6)
+    for ax, (label, values) in zip(axes, free_energies.items()):
+        pad = max(1e-4, 0.05 * np.ptp(values))  # a single state is one bar, not an error
+        ax.hist(values, bins=30, range=(values.min() - pad, values.max() + pad), color="tab:blue")
+        ax.set(xlabel="TAP free energy per weight", ylabel="fixed points", title=f"Fig. 8: {label}")
+        ax.ticklabel_format(axis="x", useOffset=False)
+    return fig
+
+
+def dynamics_figure(runs, chance: float):
+    """Fig. 9: Metropolis dynamics from a reference (``runs``: label -> :class:`adaptsym.landscape.Dynamics`): the
+    energy per weight and the test accuracy of the recorded configurations (chance level dashed) against sweeps."""
+    fig, (ax_e, ax_a) = panels(2, width=3.8, height=2.9)
+    for label, run in runs.items():
+        ax_e.plot(run.sweeps, run.energy, lw=1, label=label)
+        if not np.isnan(run.observed).all():
+            ax_a.plot(run.sweeps, run.observed, lw=1, label=label)
+    ax_a.axhline(chance, color="k", ls="--", lw=0.8, label="chance")
+    ax_e.set(xlabel="Monte Carlo sweeps", ylabel="energy per weight", title="Fig. 9: energy")
+    ax_a.set(xlabel="Monte Carlo sweeps", ylabel="test accuracy", title="Fig. 9: test accuracy")
+    ax_e.legend(fontsize=7)
+    ax_a.legend(fontsize=7)
+    return fig

@@ -359,6 +359,57 @@ def _plasticity_parameters() -> dict[str, dict[str, Any]]:
     return {"smoke": smoke, "quick": quick, "paper": paper}
 
 
+def _landscape_parameters() -> dict[str, dict[str, Any]]:
+    ising = _ising_parameters()
+    # Chapter 7's ensembles and pseudolikelihood fits: the same values, so that its cached ensembles and fits are
+    # reused, not retrained
+    shared = ["dataset", "pca_k", "hidden", "n_train", "n_train_over", "n_test", "n_networks", "epochs", "lr",
+              "draws_per_network", "threshold_quantile", "fit_regions", "pl_samples", "pl_l1", "pl_max_iter"]
+    own = {
+        "landscape_regions": ["ITR", "RB"],  # deep nets' regions swept by BP (the shallow net: FULL)
+        "reference_quantiles": {"low": 0.05},  # references at these quantiles of the candidates' energies
+        "reference_candidates": 2048,  # kept configurations (spread over the networks) the references are chosen from
+        "x_max": 3.0,  # the coupling field x is swept from -x_max to x_max and back (Fig. 5)
+        "x_step": 0.05,
+        "bp_damping": 0.3,  # our pseudolikelihood models need damped BP
+        "bp_tol": 1e-4,  # largest change of a cavity magnetisation at the fixed point
+        "bp_max_iter": 50,  # per point of a sweep: BP fails for much of our shallow and over RB models, at this cost
+        "zero_max_iter": 1000,  # BP at x = 0 (the entropy of each model), from independent spins
+        "iso_regions": [],  # our (scenario, region) models whose iso-energy curve is computed (Fig. 7)
+        "zh_iso_regions": [["under-para", "ITR"]],  # the authors' models whose iso-energy curve is computed
+        "iso_step": 0.25,  # the iso-energy curve's grid of x
+        "iso_beta_max": 6.0,  # β is searched in [-iso_beta_max, iso_beta_max]
+        "tap_starts": 50,  # random starts of the TAP iteration per model (Fig. 8)
+        "tap_max_iter": 1000,
+        "tap_resolution": 1e-4,  # TAP free energies per weight closer than this are one peak
+        "mc_sweeps": 2000,  # Metropolis sweeps from the reference (Fig. 9)
+        "mc_record_every": 20,
+        "hc_betas": 11,  # inverse temperatures 0..1 of the heat-capacity integration (App. H)
+        "hc_samples": 1000,
+        "hc_chains": 50,
+        "hc_burn_in": 100,
+        "zh_data": None,  # Zou & Huang's published data folder (None: $ADAPTSYM_ZH_DATA or ../shared/zou-huang)
+        "zh_scenarios": ["under-para", "shallow"],
+        "zh_bp_damping": 0.0,  # their models are BP fixed points: undamped BP converges
+        "zh_bp_max_iter": 300,
+        "zh_candidates": 2000,  # Monte Carlo samples of their models as reference candidates (no published configurations)
+        "seed": 0,
+    }
+    quick = {name: ising["quick"][name] for name in shared} | own
+    smoke = {name: ising["smoke"][name] for name in shared} | dict(
+        own, landscape_regions=["LB", "ITR", "RB"], x_step=0.1, zero_max_iter=300, iso_regions=[["under", "ITR"]],
+        zh_iso_regions=[], iso_step=0.5, tap_starts=20, mc_sweeps=200, mc_record_every=10, hc_betas=6, hc_samples=400,
+        hc_chains=20, hc_burn_in=50, zh_scenarios=["shallow"], zh_candidates=400)
+    paper = {name: ising["paper"][name] for name in shared} | dict(
+        own, landscape_regions=["LB", "ITR", "RB", "FULL"], reference_quantiles={"low": 0.05, "medium": 0.5, "high": 0.95},
+        bp_tol=1e-6, bp_max_iter=1000, zero_max_iter=5000, iso_regions=[["under", "ITR"], ["under", "FULL"]],
+        zh_iso_regions=[["under-para", "ITR"], ["under-para", "LB"], ["under-para", "RB"]], iso_step=0.05,
+        iso_beta_max=10.0, tap_starts=1000, tap_max_iter=5000, mc_sweeps=20000, mc_record_every=100, hc_betas=41,
+        hc_samples=20000, hc_chains=100, hc_burn_in=2000, zh_scenarios=["under-para", "over-para", "shallow", "fashion"],
+        zh_bp_max_iter=1000)
+    return {"smoke": smoke, "quick": quick, "paper": paper}
+
+
 CHAPTERS: tuple[Chapter, ...] = (
     Chapter(1, "umwelt", "The Umwelt formalism", "notebooks/01_umwelt.py", _umwelt_parameters()),
     Chapter(2, "stochastic", "The stochastic definition of DNNs", "notebooks/02_stochastic.py",
@@ -370,6 +421,7 @@ CHAPTERS: tuple[Chapter, ...] = (
     Chapter(6, "plasticity", "The plasticity phase", "notebooks/06_plasticity.py", _plasticity_parameters()),
     Chapter(7, "ising", "Binary networks and the data-driven Ising model", "notebooks/07_ising.py",
             _ising_parameters()),
+    Chapter(8, "landscape", "The entropy landscape", "notebooks/08_landscape.py", _landscape_parameters()),
 )
 
 

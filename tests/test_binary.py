@@ -99,6 +99,48 @@ def test_one_step_is_adam_on_the_mean_field_cross_entropy_with_l2(task):
     assert ens.train_loss[0, 0].item() == pytest.approx(loss.item(), abs=1e-12)
 
 
+def _signs(shape, seed):
+    return torch.randint(0, 2, shape, generator=torch.Generator().manual_seed(seed)).mul(2).sub(1).to(torch.int8)
+
+
+def test_a_frozen_layer_is_held_at_its_signs_while_the_others_take_adam_steps(task):
+    """With the middle layer frozen (Zou & Huang §IV.6, Fig. 11): the same seeding as without it (the
+    middle fields are drawn, then replaced), the middle fields are ±inf, so mu = ±1 and the variance 0,
+    and the first Adam step of the other layers is the one of the loss computed with the held layer."""
+    x_train, y_train, x_test, y_test = task
+    lr, l2, held = 0.3, 1e-3, _signs((1, 15, 15), 4)
+    ens = train_ensemble(DEEP, x_train, y_train, x_test, y_test, n_networks=1, epochs=1, batch_size=300, lr=lr,
+                         l2=l2, seed=5, frozen=[None, held, None], **F64)
+    g = torch.Generator().manual_seed(network_seeds(5, 1)[0])
+    theta = [THETA_INIT_STD * torch.randn(shape, generator=g, dtype=torch.float64)
+             for shape in [(15, 20), (15, 15), (10, 15)]]
+    theta[1] = torch.where(held[0] > 0, math.inf, -math.inf).double()
+    batch = torch.randperm(300, generator=g)
+    eps = torch.randn((300, 40), generator=g, dtype=torch.float64).split([15, 15, 10], dim=-1)
+    trained = [theta[0].requires_grad_(True), theta[2].requires_grad_(True)]
+    loss = F.cross_entropy(mean_field_forward(theta, x_train[batch], eps), y_train[batch])
+    grads = torch.autograd.grad(loss, trained)
+    for t0, t1, grad in zip(trained, (ens.params[0], ens.params[2]), grads):
+        total = grad + l2 * t0.detach()
+        assert torch.allclose(t1[0], t0.detach() - lr * total / (total.abs() + 1e-8), rtol=0, atol=1e-12)
+    assert torch.equal(ens.params[1], theta[1][None]) and torch.equal(ens.initial_params[1], theta[1][None])
+    assert torch.equal(ens.predictor_weights()[1], held.double())
+    assert ens.train_loss[0, 0].item() == pytest.approx(loss.item(), abs=1e-12)
+
+
+def test_frozen_layers_stay_at_their_signs_through_training_and_draws(task):
+    held = _signs((2, 15, 15), 6)
+    free = train_ensemble(DEEP, *task, n_networks=2, epochs=3, batch_size=50, seed=2, **F64)
+    ens = train_ensemble(DEEP, *task, n_networks=2, epochs=3, batch_size=50, seed=2, frozen=[None, held, None], **F64)
+    assert torch.equal(ens.predictor_weights()[1], held.double()) and torch.isfinite(ens.params[0]).all()
+    (draw,) = sample_weights([ens.params[1]], 4, generator=0)
+    assert torch.equal(draw, held.expand(4, -1, -1, -1))
+    assert torch.equal(ens.initial_params[0], free.initial_params[0])  # twins: same LB and RB start
+    assert not torch.equal(ens.params[0], free.params[0])
+    again = train_ensemble(DEEP, *task, n_networks=2, epochs=3, batch_size=50, seed=2, frozen=None, **F64)
+    assert all(torch.equal(a, b) for a, b in zip(again.params, free.params))
+
+
 def test_binary_forward_scales_hidden_leaky_relu_by_fan_in():
     g = torch.Generator().manual_seed(0)
     x = torch.randn(6, 20, generator=g, dtype=torch.float64)
@@ -264,6 +306,17 @@ def test_bad_input_is_rejected(task, trained):
         unflatten_configurations(torch.zeros(2, 674), DEEP)
     with pytest.raises(ValueError, match="do not chain"):
         binary_forward([torch.ones(15, 20), torch.ones(10, 14)], x_test)
+    held = _signs((1, 15, 15), 0)
+    with pytest.raises(ValueError, match="one entry per layer"):
+        train_ensemble(DEEP, *task, n_networks=1, epochs=1, frozen=[None, held], **F64)
+    with pytest.raises(ValueError, match="at least one trained"):
+        train_ensemble((20, 10), *task, n_networks=1, epochs=1, frozen=[_signs((1, 10, 20), 0)], **F64)
+    with pytest.raises(ValueError, match="for real weights"):
+        train_ensemble(DEEP, *task, n_networks=1, epochs=1, weights="real", frozen=[None, held, None], **F64)
+    with pytest.raises(ValueError, match=r"frozen layer 1 must hold ±1 weights of shape \(2, 15, 15\)"):
+        train_ensemble(DEEP, *task, n_networks=2, epochs=1, frozen=[None, held, None], **F64)
+    with pytest.raises(ValueError, match="frozen layer 1 must hold ±1"):
+        train_ensemble(DEEP, *task, n_networks=1, epochs=1, frozen=[None, held * 0, None], **F64)
     real = train_single((20, 10), *task, epochs=1, weights="real", **F64)
     with pytest.raises(ValueError, match="binary ensemble"):
         draw_configurations(real, x_test, y_test, 3, threshold=0.5, generator=0)

@@ -302,3 +302,79 @@ def test_chapter_two_exact_figures_draw_risks_bounds_free_energies_and_floors():
     assert list(ax.lines[2].get_ydata()) == [0.5, 0.5]
     np.testing.assert_array_equal(fig.axes[1].lines[0].get_ydata(), [0.4, 1.0])
     plt.close(fig)
+
+
+def test_freezing_and_permutation_figures_draw_the_numbers_they_are_given():
+    from adaptsym import plotting
+    from adaptsym.freezing import FreezingExperiment, TrainingRun
+    from adaptsym.landscape import Landscape
+
+    curves = np.array([[0.5, 0.7], [0.7, 0.9]])
+    normal = TrainingRun(curves, np.array([[2.0, 1.0], [2.0, 1.0]]), np.array([0.8, 0.9]), 3.0, 3.0)
+    frozen = TrainingRun(curves - 0.1, np.array([[3.0, 2.0], [3.0, 2.0]]), np.array([0.7, 0.8]), 2.0, 2.0)
+    fig = plotting.freezing_figure(FreezingExperiment((4, 3, 3, 2), 10, normal, frozen, 0.5))
+    ax_acc, ax_loss = fig.axes
+    np.testing.assert_allclose(ax_acc.lines[0].get_ydata(), [0.6, 0.8])
+    np.testing.assert_allclose(ax_loss.lines[-1].get_ydata(), [3.0, 2.0])
+    assert list(ax_acc.lines[-1].get_ydata()) == [0.35, 0.35]  # the target: 0.5 x the lower final mean 0.7
+    assert "0.850 ± 0.050" in ax_acc.get_legend().get_texts()[0].get_text()
+    plt.close(fig)
+
+    def found(d, s):
+        d, s = np.array(d), np.array(s)
+        return Landscape(d, d, s, 1 - 2 * d, s, s, s, np.ones_like(d, dtype=bool), np.ones_like(d))
+
+    profiles = {(0.0, 0): found([0.3, 0.1], [0.5, 0.3]), (1.0, 0): found([0.1, 0.4], [0.3, 0.6])}
+    fig = plotting.permutation_profiles_figure(profiles)
+    (ax,) = fig.axes
+    assert list(ax.lines[0].get_xdata()) == [0.1, 0.3] and list(ax.lines[0].get_ydata()) == [0.3, 0.5]
+    np.testing.assert_allclose(ax.lines[2].get_ydata(), profiles[1.0, 0].bound)
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["ρ = 0", "ρ = 1", "bound"]
+    plt.close(fig)
+
+
+def test_chapter_eight_figures_draw_the_numbers_they_are_given():
+    from adaptsym import plotting
+    from adaptsym.landscape import Dynamics, Landscape, Sweep
+
+    def found(x, d, s, converged=None, beta=None):
+        x, d, s = np.array(x, float), np.array(d, float), np.array(s, float)
+        ok = np.ones_like(x, dtype=bool) if converged is None else np.array(converged)
+        return Landscape(x, d, s, 1 - 2 * d, -s, s, 2 * s, ok, np.ones_like(x) if beta is None else np.array(beta))
+
+    forward = found([-1, 0, 1], [0.9, 0.5, 0.1], [0.3, 0.6, 0.3], converged=[True, False, True])
+    backward = found([1, 0, -1], [0.1, 0.2, 0.9], [0.3, 0.5, 0.3])
+    fig = plotting.landscape_figure({"shallow": {"FULL low": Sweep(forward, backward)},
+                                     "under": {"ITR low": Sweep(backward, forward), "RB low": Sweep(forward, backward)}})
+    assert len(fig.axes) == 4  # a row of two panels per entry
+    ax_d, ax_s = fig.axes[:2]
+    np.testing.assert_array_equal(ax_d.lines[0].get_ydata(), [0.9, 0.5, 0.1])  # forward d(x), solid
+    np.testing.assert_array_equal(ax_d.lines[1].get_xydata(), [[0.0, 0.5]])  # the unconverged point crossed out
+    assert ax_d.lines[0].get_linestyle() == "-" and ax_d.lines[2].get_linestyle() == "--"
+    np.testing.assert_array_equal(ax_s.lines[0].get_xydata(), [[0.9, 0.3], [0.1, 0.3]])  # converged points only
+    assert ax_s.lines[0].get_linestyle() == "None"  # dots: a jump in d leaves a gap
+    bound = ax_s.lines[-1]
+    assert bound.get_label() == "bound" and bound.get_ydata()[100] == np.log(2)  # d = 0.5
+    assert [t.get_text() for t in fig.axes[2].get_legend().get_texts()] == ["ITR low", "RB low"]
+    plt.close(fig)
+
+    iso = found([-1, 1], [0.6, 0.2], [0.4, 0.1], beta=[1.5, 2.0])
+    fig = plotting.iso_energy_figure({"free": forward, "iso": iso}, "ITR")
+    ax_s, ax_e, ax_b = fig.axes
+    np.testing.assert_array_equal(ax_s.lines[1].get_ydata(), [0.4, 0.1])
+    np.testing.assert_array_equal(ax_e.lines[1].get_ydata(), [0.8, 0.2])  # e without the coupling term
+    assert len(ax_b.lines) == 1 and list(ax_b.lines[0].get_ydata()) == [1.5, 2.0]  # β only for the iso curve
+    plt.close(fig)
+
+    fig = plotting.tap_free_energy_figure({"deep": np.array([-1.0, -1.0]), "shallow": np.array([-1.0, -0.5])})
+    assert sum(p.get_height() for p in fig.axes[0].patches) == 2  # one state, no error for a zero range
+    assert sum(p.get_height() > 0 for p in fig.axes[1].patches) == 2
+    plt.close(fig)
+
+    run = Dynamics(np.array([0, 10]), np.array([-1.0, -0.5]), np.array([1.0, 0.2]), np.array([0.7, 0.2]))
+    fig = plotting.dynamics_figure({"under": run}, chance=0.1)
+    ax_e, ax_a = fig.axes
+    np.testing.assert_array_equal(ax_e.lines[0].get_ydata(), [-1.0, -0.5])
+    np.testing.assert_array_equal(ax_a.lines[0].get_ydata(), [0.7, 0.2])
+    assert list(ax_a.lines[-1].get_ydata()) == [0.1, 0.1]
+    plt.close(fig)
