@@ -364,7 +364,13 @@ def _landscape_parameters() -> dict[str, dict[str, Any]]:
     # Chapter 7's ensembles and pseudolikelihood fits: the same values, so that its cached ensembles and fits are
     # reused, not retrained
     shared = ["dataset", "pca_k", "hidden", "n_train", "n_train_over", "n_test", "n_networks", "epochs", "lr",
-              "draws_per_network", "threshold_quantile", "fit_regions", "pl_samples", "pl_l1", "pl_max_iter"]
+              "draws_per_network", "threshold_quantile", "best_only", "fit_regions", "fit_lr", "fit_momentum",
+              "fit_steps", "fit_patience", "pl_samples", "pl_l1", "pl_max_iter", "pt_chains", "pt_temperatures",
+              "pt_beta_min", "mc_fit_lr", "mc_fit_steps", "mc_fit_window", "mc_fit_burn_in", "mc_fit_records",
+              "floor_repeats", "split_bootstrap"]
+    # Chapter 7's BP settings of its Boltzmann fits, part of the single model's cache key (this chapter's own
+    # bp_damping and bp_max_iter are those of its landscape sweeps)
+    renamed = {"fit_bp_damping": "bp_damping", "fit_bp_max_iter": "bp_max_iter"}
     own = {
         "landscape_regions": ["ITR", "RB"],  # deep nets' regions swept by BP (the shallow net: FULL)
         "reference_quantiles": {"low": 0.05},  # references at these quantiles of the candidates' energies
@@ -393,20 +399,30 @@ def _landscape_parameters() -> dict[str, dict[str, Any]]:
         "zh_bp_damping": 0.0,  # their models are BP fixed points: undamped BP converges
         "zh_bp_max_iter": 300,
         "zh_candidates": 2000,  # Monte Carlo samples of their models as reference candidates (no published configurations)
+        "freeze_n_train": 20000,  # Fig. 11: training images (None: all), networks per condition, epochs,
+        "freeze_networks": 32,  # binary draws per network for its final accuracy, and the share of the final
+        "freeze_epochs": 20,  # accuracy that defines the training-time target
+        "freeze_draws": 20,
+        "freeze_target": 0.98,
+        "perm_region": "RB",  # Fig. 10: the region refitted on permutation-paired ensembles, their ratios rho, and
+        "perm_ratios": [0.0, 1.0],  # the test images' class whose mean pre-activations rank the hidden units (App. J)
+        "perm_class": 1,
         "seed": 0,
     }
-    quick = {name: ising["quick"][name] for name in shared} | own
-    smoke = {name: ising["smoke"][name] for name in shared} | dict(
+    quick = {name: ising["quick"][name] for name in shared} | {new: ising["quick"][old] for new, old in renamed.items()} | own
+    smoke = {name: ising["smoke"][name] for name in shared} | {new: ising["smoke"][old] for new, old in renamed.items()} | dict(
         own, landscape_regions=["LB", "ITR", "RB"], x_step=0.1, zero_max_iter=300, iso_regions=[["under", "ITR"]],
         zh_iso_regions=[], iso_step=0.5, tap_starts=20, mc_sweeps=200, mc_record_every=10, hc_betas=6, hc_samples=400,
-        hc_chains=20, hc_burn_in=50, zh_scenarios=["shallow"], zh_candidates=400)
-    paper = {name: ising["paper"][name] for name in shared} | dict(
+        hc_chains=20, hc_burn_in=50, zh_scenarios=["shallow"], zh_candidates=400, freeze_n_train=None,
+        freeze_networks=4, freeze_epochs=5, freeze_draws=4)
+    paper = {name: ising["paper"][name] for name in shared} | {new: ising["paper"][old] for new, old in renamed.items()} | dict(
         own, landscape_regions=["LB", "ITR", "RB", "FULL"], reference_quantiles={"low": 0.05, "medium": 0.5, "high": 0.95},
         bp_tol=1e-6, bp_max_iter=1000, zero_max_iter=5000, iso_regions=[["under", "ITR"], ["under", "FULL"]],
         zh_iso_regions=[["under-para", "ITR"], ["under-para", "LB"], ["under-para", "RB"]], iso_step=0.05,
         iso_beta_max=10.0, tap_starts=1000, tap_max_iter=5000, mc_sweeps=20000, mc_record_every=100, hc_betas=41,
         hc_samples=20000, hc_chains=100, hc_burn_in=2000, zh_scenarios=["under-para", "over-para", "shallow", "fashion"],
-        zh_bp_max_iter=1000)
+        zh_bp_max_iter=1000, freeze_n_train=None, freeze_networks=128, freeze_epochs=50, perm_region="ITR",
+        perm_ratios=[0.0, 0.3, 0.6, 0.9])
     return {"smoke": smoke, "quick": quick, "paper": paper}
 
 

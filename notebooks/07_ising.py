@@ -441,6 +441,8 @@ plotting.coupling_histograms(
      np.concatenate([under[r].fit.h for r in overall])),
     {r: (ising.pair_couplings(model.fit.J), model.fit.h) for r, model in under.items() if r != "FULL"})
 plt.show()
+
+# %%
 bp_spread = {region: ws.coupling_spread(model.fit.J, model.fit.h) for region, model in under.items()}
 display(markdown_table(ws.SPREAD_COLUMNS, ws.spread_rows(bp_spread)))  # BP fits, under-parameterised
 

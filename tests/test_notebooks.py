@@ -30,3 +30,13 @@ def test_every_code_cell_but_the_parameters_is_at_most_15_lines(path):
 
 def test_every_chapter_source_is_checked():
     assert {REPO_ROOT / ch.source for ch in CHAPTERS} <= set((REPO_ROOT / "notebooks").glob("*.py"))
+
+
+@pytest.mark.parametrize("path", sorted((REPO_ROOT / "notebooks").glob("*.py")), ids=lambda p: p.name)
+def test_a_figure_cell_displays_nothing_but_its_figure(path):
+    """myst-nb wraps every display output of a cell with ``mystnb.figure`` metadata in that figure, so a table
+    displayed there would give the figure's name twice (a strict build fails): tables go in the next cell."""
+    notebook = jupytext.read(path)
+    mixed = [index for index, cell in enumerate(notebook.cells)
+             if cell.cell_type == "code" and "figure" in cell.metadata.get("mystnb", {}) and "display(" in cell.source]
+    assert mixed == [], f"{path.name}: figure cells {mixed} also display something"
