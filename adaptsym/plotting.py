@@ -1014,7 +1014,7 @@ def landscape_figure(rows):
     -d ln d - (1 - d) ln(1 - d) (dotted)."""
     from adaptsym.landscape import distance_bound
 
-    fig, axes = plt.subplots(len(rows), 2, figsize=(7.6, 3.0 * len(rows)), squeeze=False, constrained_layout=True)
+    fig, axes = plt.subplots(len(rows), 2, figsize=(TEXT_WIDTH, 2.8 * len(rows)), squeeze=False, constrained_layout=True)
     grid = np.linspace(0, 1, 201)
     for (ax_d, ax_s), (title, sweeps) in zip(axes, rows.items()):
         for k, (label, sweep) in enumerate(sweeps.items()):
