@@ -183,7 +183,7 @@ def assembly_figure(grid, mu: float):
         ax.axhline(grid.noise_floor, color="black", lw=0.8, label="noise floor" if k == 0 else None)
         ax.set(yscale="log", xlabel="depth L", title=names[order])
     axes[0].set_ylabel("|E[A]| / sqrt(E[A²])")
-    fig.legend(loc="outside right upper", fontsize=7)
+    fig.legend(loc="outside right upper", fontsize=9)
     return fig
 
 def circuit_diagram(ax, weights: list, gates: list, path: tuple[int, ...], circuit_value: float,
@@ -255,7 +255,7 @@ def ridgelines(ax, grid, densities, labels, *, overlap: float = 1.6, color: str 
         curve = base + overlap * np.asarray(density) / (float(np.max(density)) or 1.0)
         ax.fill_between(grid, base, curve, color=color, alpha=0.25, lw=0)
         ax.plot(grid, curve, color=color, lw=0.9)
-        ax.text(grid[0], base + 0.15, label, fontsize=8)
+        ax.text(grid[0], base + 0.15, label, fontsize=9)
     ax.axvline(0, color="black", lw=0.9)
     ax.set_facecolor("white")
     ax.set_yticks([])
@@ -304,12 +304,12 @@ def normalised_mean_figure(snapshots, threshold: float, paper_share: float = 0.9
                   color=colour, label=f"epoch {s.epoch}")
     ax_a.axvline(np.log10(threshold), color="black", lw=0.8)
     ax_a.set(xlabel="log₁₀ |mean| / std", ylabel="density", title="(a) normalised entry means")
-    ax_a.legend(fontsize=6)
+    ax_a.legend(fontsize=9)
     share, error = np.array([s.small_share() for s in shown]).T
     ax_b.errorbar(epochs, share, yerr=error, marker="o", capsize=2, label="measured")
     ax_b.axhline(paper_share, color="grey", ls=":", label=f"Li: at least {paper_share:.0%}")
     ax_b.set(xlabel="epoch", ylim=(0, 1.02), title=f"(b) share of |mean|/std < {threshold}")
-    ax_b.legend(fontsize=7)
+    ax_b.legend(fontsize=9)
     tested = [s for s in shown if s.coupling is not None]
     n_entries = shown[0].n_entries
     for key, label in (("correlation_fraction", "correlation coefficients"), ("skewness_fraction", "skewnesses"),
@@ -321,7 +321,7 @@ def normalised_mean_figure(snapshots, threshold: float, paper_share: float = 0.9
                  label=f"Li, end of training ({paper_coupled:g} of N = 8.68e12)")
     ax_c.set(xlabel="epoch", ylabel="log_N (non-zero statistics per entry)", ylim=(0, 1),
              title="(c) coupling-set size as a power of N")
-    ax_c.legend(fontsize=6)
+    ax_c.legend(fontsize=9)
     return fig
 
 
@@ -338,7 +338,7 @@ def spectrum_figure(snapshots, history):
     for colour, s in zip(colours, shown):
         symlog_density(ax_a, s.nodes, s.weights, floor, color=colour, label=f"epoch {s.epoch}")
     ax_a.set_title("(a) spectrum" + (f"; H = 0 exactly at epochs {zero}" if zero else ""))
-    ax_a.legend(fontsize=6)
+    ax_a.legend(fontsize=9)
     epochs = [h["epoch"] for h in history]
     ax_b.plot(epochs, [h["train_loss"] for h in history], label="training hinge risk")
     ax_b.plot(epochs, [h["train_accuracy"] for h in history], label="training accuracy")
@@ -394,7 +394,7 @@ def phase_diagram(ax, grid) -> None:
         label = "0" if risk[i, j] <= 0 else f"{risk[i, j]:.2g}" + ("↓" if grid.still_falling[i, j] else "")
         shade = mcolors.to_rgb(ZERO_COLOUR) if risk[i, j] <= 0 else cmap(norm(risk[i, j]))[:3]
         luminance = 0.299 * shade[0] + 0.587 * shade[1] + 0.114 * shade[2]
-        ax.text(j, i, label, ha="center", va="center", fontsize=8, color="black" if luminance > 0.5 else "white")
+        ax.text(j, i, label, ha="center", va="center", fontsize=9, color="black" if luminance > 0.5 else "white")
     ax.set_xticks(range(len(grid.n_trains)), [str(n) for n in grid.n_trains])
     ax.set_yticks(range(len(grid.widths)), [str(w) for w in grid.widths])
     ax.set_xlabel("training examples n")
@@ -403,8 +403,8 @@ def phase_diagram(ax, grid) -> None:
     if norm is not None:
         ax.figure.colorbar(image, ax=ax, label="final training hinge risk")
     ax.legend(handles=[Patch(color=ZERO_COLOUR, label="zero risk: plasticity phase")], loc="upper left",
-              bbox_to_anchor=(0, 1.12), fontsize=8)
-    ax.set_title("↓: risk still falling (>5% over last 10% of epochs)", fontsize=8, loc="right")
+              bbox_to_anchor=(0, 1.12), fontsize=9)
+    ax.set_title("↓: risk still falling (>5% over last 10% of epochs)", fontsize=9, loc="right")
 
 
 def boundary_figure(cells):
@@ -424,9 +424,9 @@ def boundary_figure(cells):
             continue
         symlog_density(ax_b, cell.nodes, cell.weights, 1e-4 * float(cell.nodes.abs().max()), color=colour, label=label)
     ax_a.set(yscale="log", xlabel="epoch", title="(a) risk and order parameter")
-    ax_a.legend(fontsize=6)
+    ax_a.legend(fontsize=9)
     ax_b.set_title("(b) final Hessian spectrum")
-    ax_b.legend(fontsize=7)
+    ax_b.legend(fontsize=9)
     return fig
 
 
@@ -730,7 +730,7 @@ def basis_circuit_figure(found):
     bottom, top = min(float(np.min(y)) for y in ys), max(float(np.max(y)) for y in ys)
     ax.annotate(f"perturbation: Ω = ∂Ψ/∂w = {found.perturbation:.3f}\n"
                 f"Σ Ω over {found.n_perturbations} circuits = ∂T/∂w = {found.gradient:.3f}", middle,
-                xytext=(middle[0], bottom - 0.75), ha="center", va="center", fontsize=8, color="tab:purple",
+                xytext=(middle[0], bottom - 0.75), ha="center", va="center", fontsize=9, color="tab:purple",
                 bbox=dict(boxstyle="round", fc="white", ec="tab:purple"), zorder=5,
                 arrowprops=dict(arrowstyle="->", color="tab:purple"))
     depth = len(found.weights)
@@ -739,12 +739,12 @@ def basis_circuit_figure(found):
                 bbox=dict(boxstyle="round", fc="white", ec="tab:orange"))
     ax.annotate("", (label_at[0] - 0.3, 0.0), xytext=(depth + 0.08, 0.0),
                 arrowprops=dict(arrowstyle="->", color="tab:orange"))
-    ax.text(depth + 0.4, -0.35, f"L′(yT) = {found.loss_derivative:.0f}", ha="center", va="top", fontsize=8,
+    ax.text(depth + 0.4, -0.35, f"L′(yT) = {found.loss_derivative:.0f}", ha="center", va="top", fontsize=9,
             color="tab:orange")
     ax.annotate("", middle, xytext=(label_at[0], label_at[1] + 0.3),
                 arrowprops=dict(arrowstyle="->", color="tab:orange", ls="--", connectionstyle="arc3,rad=0.3"))
     ax.text((middle[0] + label_at[0]) / 2, top + 0.55,
-            f"feedback: ∂L/∂w = L′(yT) · y · Σ Ω = {found.risk_gradient:.3f}", ha="center", fontsize=8,
+            f"feedback: ∂L/∂w = L′(yT) · y · Σ Ω = {found.risk_gradient:.3f}", ha="center", fontsize=9,
             color="tab:orange")
     ax.set_xlim(-0.3, depth + 1.2)
     ax.set_ylim(bottom - 1.2, top + 0.9)
@@ -767,7 +767,7 @@ def feedback_loop_figure(found):
         ax_shift.stairs(shift, levels, color=c, label=f"step {epoch}")
     ax_shift.axhline(0, color="k", lw=0.6)
     ax_shift.set(xlabel="quantile bin of yΨ at step 0", ylabel="mass − mass at step 0", title="distribution shift")
-    ax_shift.legend(fontsize=7)
+    ax_shift.legend(fontsize=9)
     ax_dist.plot(found.epochs, found.asymmetry, "o-")
     ax_dist.set(xlabel="gradient step", ylabel="mean / std of yΨ", title="shift vs spread")
     ax_margin.plot(found.epochs, found.mean_margin, "o-", label="mean yT(x)")
@@ -796,14 +796,14 @@ def cancellation_figure(scaling):
         ax.loglog(np.exp(span), np.exp(ratios.ravel()[counts.argmin()] + 0.5 * (span - counts.min())), "k:", lw=1,
                   label="slope 1/2")
         ax.set(xlabel=xlabel, ylabel="Σ|Ψ| / |ΣΨ| (geometric mean)", title=f"against the {against} count")
-        ax.legend(fontsize=6)
+        ax.legend(fontsize=9)
     values = scaling.normalised_output[np.isfinite(scaling.normalised_output)]
     grid = np.linspace(-4, 4, 200)
     axes[2].hist(np.clip(values, -4, 4), bins=60, density=True, color="tab:blue", alpha=0.6,
                  label=f"T/√ΣΨ², mean square {np.mean(values ** 2):.2f}")
     axes[2].plot(grid, np.exp(-grid ** 2 / 2) / np.sqrt(2 * np.pi), "k-", lw=1, label="standard normal")
     axes[2].set(xlabel="T(x) / √(Σ Ψ²)", ylabel="density", title="the sum against its random-sign scale")
-    axes[2].legend(fontsize=7)
+    axes[2].legend(fontsize=9)
     return fig
 
 
@@ -822,7 +822,7 @@ def informational_perturbation_figure(found):
                        label=f"step {epoch}")
     ax_margin.axvline(1, color="k", lw=0.8)
     ax_margin.set(xlabel="margin yT(x)", ylabel="cumulative fraction", title="margins (L′ ≠ 0 left of 1)")
-    ax_margin.legend(fontsize=7)
+    ax_margin.legend(fontsize=9)
     return fig
 
 
@@ -834,7 +834,7 @@ def published_data_figure(found, projection, scatter_key):
     labels = [f"{s.replace('-para', '')} {r}" for s, r in found]
     ax_mode.bar(range(len(found)), [p.mode[0] / p.noise_edge for p in found.values()], color="tab:blue")
     ax_mode.axhline(1, color="k", lw=0.8)
-    ax_mode.set_xticks(range(len(found)), labels, rotation=60, ha="right", fontsize=8)
+    ax_mode.set_xticks(range(len(found)), labels, rotation=60, ha="right", fontsize=9)
     ax_mode.set(yscale="log", ylabel="λ₁ / noise edge", title="collective modes (published moments)")
     region = found[scatter_key]
     ax_projection.hist(projection / np.sqrt(len(region.mode[1])), bins=20, histtype="step", lw=1.4)
@@ -902,14 +902,14 @@ def likelihood_bounds_figure(reading, shown: str = "logistic"):
     ax_mean.set(xscale="log", xlabel="T", ylabel="bound - exact log μ_L(y|x) (nats)",
                 title=f"{shown}-trained network")
     ax_mean.set_yscale("symlog", linthresh=1e-3)
-    ax_mean.legend(fontsize=7)
+    ax_mean.legend(fontsize=9)
     for network, found in reading.bounds.items():
         line, = ax_above.plot(t, found.fraction_above("backprop_objective", 1e-10), "o-", label=network)
         ax_map.plot(t, found.map_fraction(), "o-", color=line.get_color(), label=network)
     ax_above.plot(t, reading.bounds[shown].fraction_above("prior_elbo", 1e-10), "k:", label="prior / point-mass ELBO")
     ax_above.set(xscale="log", xlabel="T", ylim=(-0.03, 1.03), title="backprop objective > log μ_L",
                  ylabel="fraction of inputs")
-    ax_above.legend(fontsize=7)
+    ax_above.legend(fontsize=9)
     ax_map.set(xscale="log", xlabel="T", ylim=(-0.03, 1.03), title="ReLU gates maximise the point-mass ELBO",
                ylabel="fraction of inputs")
     styles = {"logistic": "-", "hinge": "--"}
@@ -920,7 +920,7 @@ def likelihood_bounds_figure(reading, shown: str = "logistic"):
                           label=f"T = {temperature:g}" if loss == "logistic" else None)
     ax_train.set(xlabel="gradient step", ylabel="exact mean log μ_L(y|x)",
                  title="M-steps: logistic (solid), hinge (dashed)")
-    ax_train.legend(fontsize=6, ncol=2)
+    ax_train.legend(fontsize=9, ncol=2)
     return fig
 
 
@@ -942,7 +942,7 @@ def free_energy_figure(curves, network):
     ax_net.plot(t, network.joint, "--", label=r"min over all laws, $-T \log \sum_h e^{-E(h)/T}$")
     ax_net.axhline(network.relu_energy, color="grey", lw=1, ls=":", label="-Σ ReLU(z), T = 0")
     ax_net.set(xscale="log", xlabel="T", ylabel="mean over inputs", title="the network's gates")
-    ax_net.legend(fontsize=7)
+    ax_net.legend(fontsize=9)
     return fig
 
 
@@ -958,9 +958,9 @@ def entropy_floor_figure(floor):
     entropy = next(iter(floor.traces.values())).entropy
     ax.axhline(entropy, color="k", lw=1, ls=":", label=f"S(y|x) = {entropy:.3f}")
     ax.set(xlabel="Adam step", ylabel="logistic risk (nats)", yscale="log")
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=9)
     ax_kl.set(xlabel="Adam step", ylabel="population risk - S(y|x) = KL (nats)", yscale="log")
-    ax_kl.legend(fontsize=7)
+    ax_kl.legend(fontsize=9)
     return fig
 
 
@@ -980,7 +980,7 @@ def freezing_figure(experiment):
             ax.errorbar(epochs, values.mean(0), error, fmt="o-", ms=3, capsize=2, label=label)
     ax_acc.axhline(experiment.target, color="k", lw=0.8, ls="--")
     ax_acc.set(xlabel="epoch", ylabel="test accuracy (mean-field predictor)", title="Fig. 11: ITR frozen vs trained")
-    ax_acc.legend(fontsize=7)
+    ax_acc.legend(fontsize=9)
     ax_loss.set(xlabel="epoch", ylabel="training cross-entropy", title="training loss")
     return fig
 
@@ -1000,7 +1000,7 @@ def permutation_profiles_figure(profiles):
         order = np.argsort(widest.d)
         ax.plot(widest.d[order], widest.bound[order], "k:", lw=1, label="bound")
         ax.set(xlabel="distance d", ylabel="entropy s", title=f"Fig. 10: reference {k}")
-        ax.legend(fontsize=7)
+        ax.legend(fontsize=9)
     return fig
 
 
@@ -1028,8 +1028,8 @@ def landscape_figure(rows):
         ax_s.plot(grid, distance_bound(grid), "k:", lw=1, label="bound")
         ax_d.set(xlabel="coupling field x", ylabel="distance d", title=f"{title}: d(x), → solid, ← dashed")
         ax_s.set(xlabel="distance d", ylabel="entropy s per weight", title=f"{title}: s(d), → ●, ← ○")
-        ax_d.legend(fontsize=7)
-        ax_s.legend(fontsize=7, markerscale=3)
+        ax_d.legend(fontsize=9)
+        ax_s.legend(fontsize=9, markerscale=3)
     return fig
 
 
@@ -1046,8 +1046,8 @@ def iso_energy_figure(curves, title: str):
     ax_s.set(xlabel="distance d", ylabel="entropy s per weight", title=f"Fig. 7, {title}")
     ax_e.set(xlabel="distance d", ylabel="energy e per weight", title="energy along the curves")
     ax_b.set(xlabel="coupling field x", ylabel="β", title="β holding e = E(σ*)/N")
-    ax_s.legend(fontsize=7)
-    ax_b.legend(fontsize=7)
+    ax_s.legend(fontsize=9)
+    ax_b.legend(fontsize=9)
     return fig
 
 
@@ -1074,6 +1074,6 @@ def dynamics_figure(runs, chance: float):
     ax_a.axhline(chance, color="k", ls="--", lw=0.8, label="chance")
     ax_e.set(xlabel="Monte Carlo sweeps", ylabel="energy per weight", title="Fig. 9: energy")
     ax_a.set(xlabel="Monte Carlo sweeps", ylabel="test accuracy", title="Fig. 9: test accuracy")
-    ax_e.legend(fontsize=7)
-    ax_a.legend(fontsize=7)
+    ax_e.legend(fontsize=9)
+    ax_a.legend(fontsize=9)
     return fig
