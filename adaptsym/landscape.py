@@ -562,6 +562,19 @@ def agrees_on_hysteresis(area: float, converged: float, expect_first_order: bool
     return None if converged < 1.0 else not expect_first_order
 
 
+def record_hysteresis(ledger, sweeps: dict, scenarios, whose: str) -> None:
+    """Record Fig. 5's hysteresis claim of each scenario's ``sweeps`` (``whose``: "our", "the authors'"): the largest
+    area over its regions, judged by :func:`agrees_on_hysteresis` (a first-order jump expected for the shallow net)."""
+    for scenario in scenarios:
+        area, jump, converged = scenario_hysteresis(sweeps, scenario)
+        expected = "a first-order jump (hysteresis)" if scenario == "shallow" else "no hysteresis"
+        ledger.record(f"Fig. 5 hysteresis, {whose} {scenario} model", f"{expected} (§IV.1-IV.3, Fig. 5)", area,
+                      agrees_on_hysteresis(area, converged, scenario == "shallow"), kind="paper",
+                      criterion=HYSTERESIS_CRITERION,
+                      detail=f"largest hysteresis area over the regions swept; largest jump in d {jump:.3f}; "
+                             f"BP converged at {100 * converged:.0f}% of the points")
+
+
 NEAR_SATURATION = 0.05
 SATURATION_CRITERION = (f"relative gap (bound - s)/bound at x = 0 at most {NEAR_SATURATION}; decided when BP "
                         "converged there")

@@ -207,14 +207,7 @@ plotting.landscape_figure({f"our {scenario}": {f"{r} {n}": sweep for (sc, r, n),
 plt.show()
 
 # %%
-for scenario in SCENARIOS:
-    area, jump, converged = ls.scenario_hysteresis(sweeps, scenario)
-    expected = "a first-order jump (hysteresis)" if scenario == "shallow" else "no hysteresis"
-    ledger.record(f"Fig. 5 hysteresis, our {scenario} model", f"{expected} (§IV.1-IV.3, Fig. 5)", area,
-                  ls.agrees_on_hysteresis(area, converged, scenario == "shallow"), kind="paper",
-                  criterion=ls.HYSTERESIS_CRITERION,
-                  detail=f"largest hysteresis area over the regions swept; largest jump in d {jump:.3f}; "
-                         f"BP converged at {100 * converged:.0f}% of the points")
+ls.record_hysteresis(ledger, sweeps, SCENARIOS, "our")
 
 # %% [markdown]
 # ## 8.4 The same for the authors' own models
@@ -235,14 +228,7 @@ if zh_sweeps:
     plt.show()
 
 # %%
-for scenario in zh_scenarios if zh_sweeps else []:
-    area, jump, converged = ls.scenario_hysteresis(zh_sweeps, scenario)
-    expected = "a first-order jump (hysteresis)" if scenario == "shallow" else "no hysteresis"
-    ledger.record(f"Fig. 5 hysteresis, the authors' {scenario} model", f"{expected} (§IV.1-IV.3, Fig. 5)", area,
-                  ls.agrees_on_hysteresis(area, converged, scenario == "shallow"), kind="paper",
-                  criterion=ls.HYSTERESIS_CRITERION,
-                  detail=f"largest hysteresis area over the regions; largest jump in d {jump:.3f}; BP converged at "
-                         f"{100 * converged:.0f}% of the points")
+ls.record_hysteresis(ledger, zh_sweeps, zh_scenarios if zh_sweeps else [], "the authors'")
 
 # %% [markdown]
 # ## 8.5 Which region is most constrained; how close the interior comes to the bound

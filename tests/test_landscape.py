@@ -308,6 +308,13 @@ def test_scenario_hysteresis_takes_the_worst_sweep_of_the_scenario():
     assert landscape.scenario_hysteresis(sweeps, "shallow") == (pytest.approx(0.5), pytest.approx(1.0), 0.75)
     with pytest.raises(ValueError, match="no sweeps of scenario 'over'"):
         landscape.scenario_hysteresis(sweeps, "over")
+    from adaptsym.claims import Ledger
+
+    ledger = Ledger("8 landscape", "smoke")
+    landscape.record_hysteresis(ledger, sweeps, ["shallow", "under"], "our")
+    shallow, under = ledger.claims
+    assert shallow.name == "Fig. 5 hysteresis, our shallow model" and shallow.measured == pytest.approx(0.5)
+    assert "first-order jump" in shallow.paper and under.verdict == "inconclusive"  # flat, but BP failed once
 
 
 def test_saturation_gap_is_the_relative_gap_to_the_bound_at_zero_field():
