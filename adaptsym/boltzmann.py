@@ -144,7 +144,7 @@ def parallel_tempering(J, h, n_records: int, tempering: Tempering = Tempering(),
     record r // C of chain r % C. ``chains`` continues existing chains (e.g. those of learning) instead of
     starting new ones from random configurations; their own tempering and random stream are then used, not
     ``tempering`` and ``seed``."""
-    J, h = ising._check_model(J, h)
+    J, h = ising.check_model(J, h)
     if n_records < 1 or thin < 1 or burn_in < 0:
         raise ValueError(f"need n_records, thin >= 1 and burn_in >= 0, got {n_records}, {thin}, {burn_in}")
     state = TemperingChains(h.size, tempering, seed) if chains is None else chains
@@ -259,8 +259,8 @@ def learn_monte_carlo(m_data, C_data, J, h, floor: float | None, tempering: Temp
     after a block whose pooled moments are within sqrt(floor^2 + their chain-blocked Monte Carlo noise^2) of the
     data's (:func:`within_noise`; never when ``floor`` is None) or after ``learning.max_steps`` steps; then the
     chains are run on at the learned model for the final, chain-blocked Monte Carlo RMSE."""
-    J, h = ising._check_model(J, h)
-    m_data, C_data = ising._check_moments(m_data, C_data)
+    J, h = ising.check_model(J, h)
+    m_data, C_data = ising.check_moments(m_data, C_data)
     if h.size != m_data.size:
         raise ValueError(f"the model has {h.size} spins and the data {m_data.size}")
     off = 1.0 - np.eye(h.size)
@@ -277,7 +277,7 @@ def learn_monte_carlo(m_data, C_data, J, h, floor: float | None, tempering: Temp
         velocity_h = learning.momentum * velocity_h + (m_data - cold.mean(axis=0))
         velocity_J = learning.momentum * velocity_J + (C_data - cold.T @ cold / len(cold)) * off
         h, J = h + rate * velocity_h, J + rate * velocity_J
-        ising._check_learning_finite(step, learning.lr, h, J)
+        ising.check_learning_finite(step, learning.lr, h, J)
         if len(block) == learning.window or step == learning.max_steps - 1:
             model_J, model_h = np.mean([b[0] for b in block], axis=0), np.mean([b[1] for b in block], axis=0)
             pooled = np.concatenate([b[2] for b in block])
@@ -479,7 +479,7 @@ def single_model(samples, groups, method: str, options: SingleModelOptions = Sin
     so a second call with the same samples, groups, method and options costs a file read."""
     if method not in METHODS:
         raise ValueError(f"unknown method {method!r}; valid methods: {', '.join(METHODS)}")
-    samples = np.ascontiguousarray(ising._check_spins(samples, np.shape(samples)[-1]), dtype=np.int8)
+    samples = np.ascontiguousarray(ising.check_spins(samples, np.shape(samples)[-1]), dtype=np.int8)
     groups = np.asarray(groups)
     if groups.shape != (len(samples),):
         raise ValueError(f"groups must hold one label per configuration ({len(samples)}), got shape {groups.shape}")

@@ -30,7 +30,7 @@ _EDGE = 1.0 - 1e-12
 _TRIPLET_CHUNK = 2**24
 
 
-def _check_model(J, h) -> tuple[np.ndarray, np.ndarray]:
+def check_model(J, h) -> tuple[np.ndarray, np.ndarray]:
     """Return ``(J, h)`` as float64 after checking shapes, symmetry and the zero diagonal."""
     J = np.asarray(J, dtype=np.float64)
     h = np.asarray(h, dtype=np.float64)
@@ -47,7 +47,7 @@ def _check_model(J, h) -> tuple[np.ndarray, np.ndarray]:
     return J, h
 
 
-def _check_spins(s, n_spins: int) -> np.ndarray:
+def check_spins(s, n_spins: int) -> np.ndarray:
     """Return spin configurations as an (n, N) array, n >= 1; values must be -1 or +1."""
     s = np.asarray(s)
     s = s[None, :] if s.ndim == 1 else s
@@ -60,8 +60,8 @@ def _check_spins(s, n_spins: int) -> np.ndarray:
 
 def energy(s, J, h) -> np.ndarray:
     """Ising energy E(s) of eq. (4) for one configuration (N,) or a batch (n, N)."""
-    J, h = _check_model(J, h)
-    batch = _check_spins(s, h.size).astype(np.float64)
+    J, h = check_model(J, h)
+    batch = check_spins(s, h.size).astype(np.float64)
     e = -0.5 * np.sum((batch @ J) * batch, axis=1) - batch @ h
     return e if np.ndim(s) == 2 else e[0]
 
@@ -92,13 +92,13 @@ def _enumerate(J: np.ndarray, h: np.ndarray):
 
 def exact_log_partition(J, h) -> float:
     """log Z of eq. (4) by enumerating all 2^N states (N <= 20), chunked log-sum-exp."""
-    J, h = _check_model(J, h)
+    J, h = check_model(J, h)
     return float(logsumexp([logsumexp(log_w) for _, log_w in _enumerate(J, h)]))
 
 
 def exact_moments(J, h) -> tuple[np.ndarray, np.ndarray]:
     """Exact ``(m, C)``: m_i = <s_i>, C_ij = <s_i s_j> (C_ii = 1), enumerating 2^N states (N <= 20)."""
-    J, h = _check_model(J, h)
+    J, h = check_model(J, h)
     log_z = exact_log_partition(J, h)
     m = np.zeros(h.size)
     C = np.zeros((h.size, h.size))
@@ -114,7 +114,7 @@ def sample_exact(J, h, n: int, seed: int) -> np.ndarray:
 
     Returns an int8 array of shape (n, N) with entries -1/+1.
     """
-    J, h = _check_model(J, h)
+    J, h = check_model(J, h)
     if n < 1:
         raise ValueError(f"n must be a positive number of samples, got {n}")
     log_w = np.concatenate([lw for _, lw in _enumerate(J, h)])
@@ -123,8 +123,8 @@ def sample_exact(J, h, n: int, seed: int) -> np.ndarray:
     return _index_to_spins(index, h.size).astype(np.int8)
 
 
-def _logcosh(x: np.ndarray) -> np.ndarray:
-    """log cosh x without overflow (up to the constant log 2, which cancels where it is used)."""
+def logcosh(x: np.ndarray) -> np.ndarray:
+    """ln 2cosh x = ln(e^x + e^-x), without overflow."""
     return np.logaddexp(x, -x)
 
 
@@ -136,7 +136,7 @@ def _bp_update(J: np.ndarray, h: np.ndarray, H: np.ndarray) -> tuple[np.ndarray,
     [log cosh(J + H) - log cosh(J - H)] / 2 so that saturated fields stay finite. Returns the
     full local fields F_i = h_i + sum_k u_{k->i} and the new cavity fields F_i - u_{j->i}.
     """
-    u = 0.5 * (_logcosh(J + H) - _logcosh(J - H))
+    u = 0.5 * (logcosh(J + H) - logcosh(J - H))
     fields = h + u.sum(axis=0)
     return fields, fields[:, None] - u.T
 
@@ -188,7 +188,7 @@ def bp_moments(J, h, max_iter: int = 1000, tol: float = 1e-10, damping: float = 
     iteration does not converge within ``max_iter`` sweeps, ``converged`` is False and the
     moments of the last sweep are returned (finite, but not a BP fixed point).
     """
-    J, h = _check_model(J, h)
+    J, h = check_model(J, h)
     if not 0.0 <= damping < 1.0:
         raise ValueError(f"damping must lie in [0, 1), got {damping}")
     if max_iter < 1:
@@ -235,7 +235,7 @@ def sample_moments(samples, chunk: int = 65536) -> tuple[np.ndarray, np.ndarray]
     """Data moments of Sec. III from ±1 configurations (n, N): m_i = <s_i> and the full pair
     moments C_ij = <s_i s_j> (C_ii = 1), accumulated in float64 over ``chunk`` rows at a time."""
     samples = np.asarray(samples)
-    samples = _check_spins(samples, samples.shape[-1])
+    samples = check_spins(samples, samples.shape[-1])
     m = np.zeros(samples.shape[1])
     C = np.zeros((samples.shape[1], samples.shape[1]))
     for start in range(0, len(samples), chunk):
@@ -290,7 +290,7 @@ def split_by_leading_mode(samples, groups=None, vector=None) -> np.ndarray:
     projection (s - m) . v on the leading eigenvector v, False otherwise. Whole groups land on
     one side. The sign of v, and so which family is True, is that of numpy's eigensolver.
     ``vector`` passes a leading eigenvector already computed by :func:`leading_mode`."""
-    samples = _check_spins(samples, np.shape(samples)[-1])
+    samples = check_spins(samples, np.shape(samples)[-1])
     index, _ = _groups_of(samples, groups)
     vector = leading_mode(samples)[1] if vector is None else np.asarray(vector, dtype=np.float64)
     if vector.shape != (samples.shape[1],):
@@ -336,7 +336,7 @@ def _groups_of(samples: np.ndarray, groups) -> tuple[np.ndarray, np.ndarray]:
 def _subset_rmses(samples, sizes, groups, n_repeats: int, seed: int) -> np.ndarray:
     """(len(sizes), n_repeats) :func:`moment_rmse` values between the moments of k random whole groups and
     those of all samples, for each k in ``sizes``."""
-    samples = _check_spins(samples, np.shape(samples)[-1])
+    samples = check_spins(samples, np.shape(samples)[-1])
     index, unique = _groups_of(samples, groups)
     sizes = np.asarray(sizes, dtype=int)
     if sizes.ndim != 1 or sizes.size == 0 or sizes.min() < 1 or sizes.max() > len(unique):
@@ -374,7 +374,7 @@ def noise_floor(samples, groups=None, n_repeats: int = 20, seed: int = 0) -> tup
     measures how much the floor depends on the split, not how well G groups determine the noise level.
     A model whose moments equal the population's has expected squared RMSE against the data equal to the
     expected squared floor."""
-    index, unique = _groups_of(_check_spins(samples, np.shape(samples)[-1]), groups)
+    index, unique = _groups_of(check_spins(samples, np.shape(samples)[-1]), groups)
     if len(unique) < 2 or n_repeats < 2:
         raise ValueError(f"need at least 2 groups and 2 repeats, got {len(unique)} and {n_repeats}")
     values = _subset_rmses(samples, [len(unique) // 2], groups, n_repeats, seed)[0]
@@ -422,7 +422,7 @@ def moment_errors(samples, groups) -> tuple[np.ndarray, np.ndarray]:
     """Chain-blocked standard errors of the moments m_i and C_ij of ±1 ``samples`` (n, N), the rows of one
     group (chain, network) correlated and the groups independent (:func:`grouped_standard_error`); 0 on the
     diagonal of C."""
-    samples = _check_spins(samples, np.shape(samples)[-1])
+    samples = check_spins(samples, np.shape(samples)[-1])
     index, unique = _groups_of(samples, groups)
     if len(unique) < 2:
         raise ValueError(f"need at least 2 groups (independent chains), got {len(unique)}")
@@ -435,7 +435,7 @@ def moment_rmse_jackknife(samples, groups, m_ref, C_ref) -> tuple[float, float]:
     """:func:`moment_rmse` between the moments of ``samples`` and ``(m_ref, C_ref)``, with its jackknife
     standard error over the groups (leave one chain or network out at a time):
     sqrt((G - 1) / G sum_g (RMSE_(g) - mean)^2)."""
-    samples = _check_spins(samples, np.shape(samples)[-1])
+    samples = check_spins(samples, np.shape(samples)[-1])
     index, unique = _groups_of(samples, groups)
     if len(unique) < 2:
         raise ValueError(f"need at least 2 groups (independent chains), got {len(unique)}")
@@ -470,7 +470,7 @@ class BoltzmannFit:
         return iter((self.J, self.h))
 
 
-def _check_moments(m_data, C_data) -> tuple[np.ndarray, np.ndarray]:
+def check_moments(m_data, C_data) -> tuple[np.ndarray, np.ndarray]:
     """Return data moments as float64 after checking shapes, range and symmetry."""
     m_data = np.asarray(m_data, dtype=np.float64)
     C_data = np.asarray(C_data, dtype=np.float64)
@@ -485,7 +485,7 @@ def _check_moments(m_data, C_data) -> tuple[np.ndarray, np.ndarray]:
     return m_data, 0.5 * (C_data + C_data.T)
 
 
-def _check_learning_finite(step: int, lr: float, *values) -> None:
+def check_learning_finite(step: int, lr: float, *values) -> None:
     """Raise FloatingPointError when Boltzmann learning has produced non-finite numbers."""
     if not all(np.all(np.isfinite(v)) for v in values):
         raise FloatingPointError(
@@ -515,7 +515,7 @@ def fit_boltzmann(m_data, C_data, lr: float = 0.2, max_steps: int = 2000, tol: f
     moments from BP's linear response (:func:`linear_response_moments`, BP+LR) instead of BP's pair beliefs,
     which for uncoupled pairs are only m_i m_j.
     """
-    m_data, C_data = _check_moments(m_data, C_data)
+    m_data, C_data = check_moments(m_data, C_data)
     off = 1.0 - np.eye(m_data.size)
     h = np.arctanh(np.clip(m_data, -_EDGE, _EDGE))
     J = np.zeros((m_data.size, m_data.size))
@@ -526,13 +526,13 @@ def fit_boltzmann(m_data, C_data, lr: float = 0.2, max_steps: int = 2000, tol: f
     best = (np.inf, 0, h, J)
     bar = progress_bar(total=max_steps, desc="Boltzmann learning", disable=not progress)
     for step in range(max_steps + 1):
-        _check_learning_finite(step, lr, h, J)
+        check_learning_finite(step, lr, h, J)
         m_model, C_model, bp_converged, messages = bp_moments(
             J, h, max_iter=bp_max_iter, tol=bp_tol, damping=damping, messages=messages,
             return_messages=True, linear_response=linear_response)
         bp_ok = bp_ok and bool(bp_converged)
         history.append(moment_rmse(m_data, C_data, m_model, C_model))
-        _check_learning_finite(step, lr, history[-1])
+        check_learning_finite(step, lr, history[-1])
         bar.set_postfix(rmse=f"{history[-1]:.2e}")
         best = (history[-1], step, h, J) if history[-1] < best[0] else best
         converged = history[-1] < tol
@@ -585,7 +585,7 @@ def fit_pseudolikelihood(samples, l1: float = 0.0, l2: float = 1e-5, max_iter: i
     exactly zero. ``l2`` is a small ridge penalty (l2/2) sum W^2 on the couplings (not the fields).
     ``samples`` is an (n, N) array of -1/+1 configurations; it is processed in ``batch_size`` rows.
     """
-    samples = _check_spins(samples, np.shape(samples)[-1]).astype(np.int8, copy=False)
+    samples = check_spins(samples, np.shape(samples)[-1]).astype(np.int8, copy=False)
     if l1 < 0 or l2 < 0:
         raise ValueError(f"penalties must be non-negative, got l1={l1}, l2={l2}")
     n_spins = samples.shape[1]
@@ -639,7 +639,7 @@ def metropolis_samples(J, h, n_samples: int, n_chains: int = 100, burn_in: int =
     is record r // n_chains of chain r % n_chains, and with ``return_chains`` also that chain index
     of every row (the independent units for :func:`grouped_standard_error`).
     """
-    J, h = _check_model(J, h)
+    J, h = check_model(J, h)
     if min(n_samples, n_chains, thin) < 1 or burn_in < 0:
         raise ValueError("need n_samples, n_chains, thin >= 1 and burn_in >= 0, got "
                          f"{n_samples}, {n_chains}, {thin}, {burn_in}")
@@ -662,7 +662,7 @@ def _triplet_products(samples, triplets, connected: bool):
     ``itertools.combinations`` order), a generator of (n, t) arrays for consecutive chunks of the triplets,
     with x = s or, when ``connected``, s minus its sample mean."""
     n_spins = np.shape(samples)[-1]
-    x = _check_spins(samples, n_spins).astype(np.float64)
+    x = check_spins(samples, n_spins).astype(np.float64)
     if connected:
         x = x - x.mean(axis=0)
     if triplets is None:
@@ -719,7 +719,7 @@ def three_point_errors(samples, triplets=None, n_batches: int = 20, connected: b
     blocks are independent (configurations stored network by network), not for the rows of
     :func:`metropolis_samples`, whose contiguous blocks are time slices across all chains.
     """
-    samples = _check_spins(samples, np.shape(samples)[-1])
+    samples = check_spins(samples, np.shape(samples)[-1])
     if groups is not None:
         index, unique = _groups_of(samples, groups)
         if len(unique) < 2:

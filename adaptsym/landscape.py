@@ -52,13 +52,13 @@ def bethe_log_partition(J, h, messages) -> float:
     At a BP fixed point this is stationary in the messages, and exact on a tree.  Pairs with J_ij = 0 contribute
     nothing, so a dense matrix with zeros is a sparse graph.
     """
-    J, h = ising._check_model(J, h)
+    J, h = ising.check_model(J, h)
     H = np.asarray(messages, dtype=np.float64)
     if H.shape != J.shape:
         raise ValueError(f"messages must have shape {J.shape} (cavity fields H[k, i]), got {H.shape}")
-    plus, minus = ising._logcosh(J + H), ising._logcosh(J - H)  # ln 2cosh(J_ik ± H_{k->i}), [k, i]
+    plus, minus = ising.logcosh(J + H), ising.logcosh(J - H)  # ln 2cosh(J_ik ± H_{k->i}), [k, i]
     u = 0.5 * (plus - minus)  # u[k, i] = u_{k->i}
-    site = ising._logcosh(h + u.sum(axis=0)).sum() + np.sum(0.5 * (plus + minus) - ising._logcosh(H))
+    site = ising.logcosh(h + u.sum(axis=0)).sum() + np.sum(0.5 * (plus + minus) - ising.logcosh(H))
     a = np.tanh(H) * np.tanh(H).T  # a[i, j] = m_{i->j} m_{j->i}
     with np.errstate(divide="ignore"):
         edge = np.logaddexp(J + np.log1p(a), -J + np.log1p(-a)) - LN2  # ln(cosh J + a sinh J)
@@ -160,7 +160,7 @@ def entropy_landscape(J, h, ref, xs, damping: float = 0.5, max_iter: int = 1000,
     loop (:func:`hysteresis_area`).  The first x starts from independent spins.  ``damping``, ``max_iter`` and
     ``tol`` are BP's (:func:`adaptsym.ising.bp_moments`).
     """
-    J, h = ising._check_model(J, h)
+    J, h = ising.check_model(J, h)
     ref, xs = _check_reference(ref, h.size), _check_xs(xs)
     options = {"damping": damping, "max_iter": max_iter, "tol": tol}
     points, H, previous = [], None, xs[0]
@@ -253,7 +253,7 @@ def iso_energy_landscape(J, h, ref, xs, beta_max: float = 10.0, beta_tol: float 
     the previous two x (1 at the first): a reference of higher energy than the mean at β = 0 needs β < 0.  Where
     e - E(σ*)/N does not change sign there, the point is NaN with ``converged`` False.  ``beta_tol`` is Brent's
     absolute and relative tolerance on β.  The returned :class:`Landscape` carries β per x."""
-    J, h = ising._check_model(J, h)
+    J, h = ising.check_model(J, h)
     ref, xs = _check_reference(ref, h.size), _check_xs(xs)
     if beta_max <= 0:
         raise ValueError(f"beta_max must be positive, got {beta_max}")
@@ -278,7 +278,7 @@ def tap_free_energy(J, h, m, beta: float = 1.0) -> np.ndarray:
 
     S(m) = -(1+m)/2 ln((1+m)/2) - (1-m)/2 ln((1-m)/2) the entropy of a spin of mean m.  Its stationary points
     solve the TAP equations (:func:`tap_states`)."""
-    J, h = ising._check_model(J, h)
+    J, h = ising.check_model(J, h)
     M = np.atleast_2d(np.asarray(m, dtype=np.float64))
     if M.shape[1] != h.size or np.any(np.abs(M) > 1):
         raise ValueError(f"magnetisations must have shape (..., {h.size}) and lie in [-1, 1], got shape {M.shape}")
@@ -322,7 +322,7 @@ def tap_states(J, h, n_starts: int, seed: int, beta: float = 1.0, damping: float
     m <- damping m + (1 - damping) m(t+1).  A start has converged when its largest change falls below ``tol``.
     Distinct fixed points are the (meta)stable thermodynamic states; their free energies (eq. 25, per weight)
     make the distribution of Fig. 8."""
-    J, h = ising._check_model(J, h)
+    J, h = ising.check_model(J, h)
     if n_starts < 1 or max_iter < 1 or not 0.0 <= damping < 1.0:
         raise ValueError(f"need n_starts, max_iter >= 1 and damping in [0, 1), got {n_starts}, {max_iter}, {damping}")
     M = np.random.default_rng(seed).uniform(-1.0, 1.0, (n_starts, h.size))
@@ -389,7 +389,7 @@ def heat_capacity_entropy(J, h, betas, n_samples: int, seed: int, n_chains: int 
     variance is the spread of the variances of ``n_batches`` groups of whole chains (independent of each other)
     over √n_batches; the errors of different β are independent and are propagated through the trapezoid weights.
     For the landscape at field x, pass the fields h + x σ*: the entropy is then that of the coupled measure."""
-    J, h = ising._check_model(J, h)
+    J, h = ising.check_model(J, h)
     betas = np.asarray(betas, dtype=np.float64)
     if not 2 <= n_batches <= n_chains:
         raise ValueError(f"n_batches must lie in 2..n_chains ({n_chains}), got {n_batches}")
@@ -428,7 +428,7 @@ def metropolis_dynamics(J, h, start, n_sweeps: int, record_every: int, seed: int
     times faster than :func:`adaptsym.ising.metropolis_sweep`, which recomputes each field for many chains at once).
     The start and every ``record_every``-th sweep are recorded; ``observe`` maps the recorded configurations (R, N)
     (±1, int8) to R numbers, e.g. the test accuracy of the network each defines."""
-    J, h = ising._check_model(J, h)
+    J, h = ising.check_model(J, h)
     s = _check_reference(start, h.size).copy()
     if n_sweeps < 0 or record_every < 1:
         raise ValueError(f"need n_sweeps >= 0 and record_every >= 1, got {n_sweeps} and {record_every}")
@@ -468,7 +468,7 @@ def effective_models(configurations, regions, options) -> dict[str, tuple]:
 def block_model(models) -> tuple[np.ndarray, np.ndarray]:
     """One model of several regions side by side, (J, h) block-diagonal in the order given (no couplings between
     regions): the whole network from its LB, ITR and RB models."""
-    models = [ising._check_model(J, h) for J, h in models]
+    models = [ising.check_model(J, h) for J, h in models]
     sizes = np.cumsum([0] + [len(h) for _, h in models])
     J = np.zeros((sizes[-1], sizes[-1]))
     for (block, _), start, stop in zip(models, sizes, sizes[1:]):
