@@ -28,6 +28,7 @@ from adaptsym.binary import (
     train_single,
     unflatten_configurations,
 )
+from small_cases import teacher_classes
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # the networks are tiny (conftest)
 
@@ -35,17 +36,9 @@ DEEP = (20, 15, 15, 10)
 F64 = dict(dtype=torch.float64, device="cpu", progress=False)
 
 
-def teacher_task(n_train: int = 300, n_test: int = 200, seed: int = 0):
-    """Gaussian points in 20-D labelled 0..9 by the argmax of a random linear teacher."""
-    g = torch.Generator().manual_seed(seed)
-    x = torch.randn(n_train + n_test, 20, generator=g, dtype=torch.float64)
-    y = (x @ torch.randn(20, 10, generator=g, dtype=torch.float64)).argmax(1)
-    return x[:n_train], y[:n_train], x[n_train:], y[n_train:]
-
-
 @pytest.fixture(scope="module")
 def task():
-    return teacher_task()
+    return teacher_classes(300, 200)
 
 
 @pytest.fixture(scope="module")
@@ -263,7 +256,8 @@ def test_network_accuracy_averages_the_draws_of_each_network(trained, task):
 
 def test_configurations_are_draws_from_the_fields(trained):
     draws = sample_weights(trained.params, 5, generator=4)
-    configs = draw_configurations(trained, *teacher_task()[2:], n_per_network=5, threshold=0.0, generator=4)
+    configs = draw_configurations(trained, *teacher_classes(300, 200)[2:], n_per_network=5, threshold=0.0,
+                                  generator=4)
     assert torch.equal(configs.weights.view(4, 5, 675), flatten_configurations(draws).transpose(0, 1))
     initial = initial_configurations(trained, 5, generator=4)
     assert torch.equal(initial.view(4, 5, 675), flatten_configurations(sample_weights(trained.initial_params, 5, 4))

@@ -6,17 +6,12 @@ import pytest
 
 from adaptsym import boltzmann as bz
 from adaptsym import ising
+from small_cases import random_dense
 
 
 @pytest.fixture(autouse=True)
 def private_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("ADAPTSYM_CACHE", str(tmp_path / "cache"))
-
-
-def random_dense(n, coupling_std, field_std, seed):
-    rng = np.random.default_rng(seed)
-    J = np.triu(rng.normal(0.0, coupling_std, (n, n)), 1)
-    return J + J.T, rng.normal(0.0, field_std, n)
 
 
 def mattis(n, strength, seed):

@@ -6,17 +6,14 @@ import torch
 
 from adaptsym import binary, ensembles, ising
 from adaptsym.ensembles import EnsembleSpec
+from small_cases import teacher_classes
 
 DEEP = (20, 15, 15, 10)
 
 
 @pytest.fixture(scope="module")
 def task():
-    """Gaussian points in 20-D labelled 0..9 by the argmax of a random linear teacher."""
-    g = torch.Generator().manual_seed(0)
-    x = torch.randn(300, 20, generator=g, dtype=torch.float64)
-    y = (x @ torch.randn(20, 10, generator=g, dtype=torch.float64)).argmax(1)
-    return x[:200], y[:200], x[200:], y[200:]
+    return teacher_classes(200, 100)
 
 
 def counting(monkeypatch, module, name):

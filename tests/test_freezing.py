@@ -15,6 +15,7 @@ from adaptsym.freezing import (
     interior_layers,
     paired_difference,
 )
+from small_cases import teacher_classes
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # the networks are tiny (conftest)
 
@@ -25,11 +26,7 @@ RUN = dict(n_networks=3, epochs=3, lr=0.3, seed=4, batch_size=50, n_draws=5, dty
 
 @pytest.fixture(scope="module")
 def task():
-    """Gaussian points in 20-D labelled 0..9 by the argmax of a random linear teacher."""
-    g = torch.Generator().manual_seed(0)
-    x = torch.randn(400, 20, generator=g, dtype=torch.float64)
-    y = (x @ torch.randn(20, 10, generator=g, dtype=torch.float64)).argmax(1)
-    return x[:300], y[:300], x[300:], y[300:]
+    return teacher_classes(300, 100)
 
 
 @pytest.fixture(scope="module")

@@ -7,23 +7,7 @@ import pytest
 from scipy.optimize import approx_fprime
 
 from adaptsym import ising
-
-
-def random_dense(n, coupling_std, field_std, seed):
-    """Symmetric Gaussian couplings with zero diagonal and Gaussian fields."""
-    rng = np.random.default_rng(seed)
-    J = np.triu(rng.normal(0.0, coupling_std, (n, n)), 1)
-    return J + J.T, rng.normal(0.0, field_std, n)
-
-
-def random_tree(n, seed, magnitude=(0.2, 0.6)):
-    """Random tree (each spin i > 0 attached to an earlier one) with couplings of random sign."""
-    rng = np.random.default_rng(seed)
-    J = np.zeros((n, n))
-    for i in range(1, n):
-        parent = rng.integers(i)
-        J[i, parent] = J[parent, i] = rng.choice([-1, 1]) * rng.uniform(*magnitude)
-    return J, rng.normal(0.0, 0.5, n)
+from small_cases import random_dense, random_tree
 
 
 def all_states(n):

@@ -5,22 +5,7 @@ import pytest
 from scipy.optimize import approx_fprime, brentq
 
 from adaptsym import ising, landscape
-
-
-def random_tree(n, seed, magnitude=(0.2, 1.0)):
-    """A random tree (spin i > 0 attached to an earlier one), couplings of random sign, Gaussian fields."""
-    rng = np.random.default_rng(seed)
-    J = np.zeros((n, n))
-    for i in range(1, n):
-        parent = rng.integers(i)
-        J[i, parent] = J[parent, i] = rng.choice([-1, 1]) * rng.uniform(*magnitude)
-    return J, rng.normal(0.0, 0.5, n)
-
-
-def random_dense(n, coupling_std, field_std, seed):
-    rng = np.random.default_rng(seed)
-    J = np.triu(rng.normal(0.0, coupling_std, (n, n)), 1)
-    return J + J.T, rng.normal(0.0, field_std, n)
+from small_cases import random_dense, random_tree
 
 
 def exact_point(J, h, ref, x, beta=1.0):
@@ -38,7 +23,7 @@ def cavity_fields(J, h):
 
 
 def test_bethe_log_partition_is_exact_on_a_tree_and_ignores_zero_couplings():
-    J, h = random_tree(10, seed=1)
+    J, h = random_tree(10, seed=1, magnitude=(0.2, 1.0))
     np.testing.assert_allclose(landscape.bethe_log_partition(J, h, cavity_fields(J, h)),
                                ising.exact_log_partition(J, h), rtol=0, atol=1e-10)
     two = np.array([[0.0, 0.7], [0.7, 0.0]])  # Z = 4 cosh J at h = 0
@@ -48,7 +33,7 @@ def test_bethe_log_partition_is_exact_on_a_tree_and_ignores_zero_couplings():
 
 
 def test_landscape_matches_enumeration_on_a_tree():
-    J, h = random_tree(12, seed=2)
+    J, h = random_tree(12, seed=2, magnitude=(0.2, 1.0))
     ref = np.random.default_rng(3).choice([-1, 1], 12)
     xs = [-2.5, -0.4, 0.0, 0.8, 3.0]
     found = landscape.entropy_landscape(J, h, ref, xs, tol=1e-12)
@@ -84,7 +69,7 @@ def test_independent_unbiased_spins_saturate_the_distance_bound_and_models_stay_
     free = landscape.entropy_landscape(np.zeros((6, 6)), np.zeros(6), ref, xs)
     np.testing.assert_allclose(free.s, landscape.distance_bound(free.d), atol=1e-12)
     np.testing.assert_allclose(free.d, (1 - np.tanh(xs)) / 2, atol=1e-12)
-    J, h = random_tree(6, seed=6)
+    J, h = random_tree(6, seed=6, magnitude=(0.2, 1.0))
     tree = landscape.entropy_landscape(J, h, ref, xs, tol=1e-12)
     assert np.all(tree.s < tree.bound - 1e-6)
     assert landscape.distance_bound(0.5) == pytest.approx(np.log(2))
@@ -133,7 +118,7 @@ def test_iso_energy_curve_matches_enumeration_on_a_tree(reference):
     """At every x, β solves e(β, x) = E(σ*)/N exactly (by enumeration), and the entropy is the exact one there.
     The low-energy reference is a Boltzmann sample (E/N = -0.74, ground state -0.95); a random reference lies above
     the mean energy at β = 0 and needs β < 0 near x = 0."""
-    J, h = random_tree(10, seed=7)
+    J, h = random_tree(10, seed=7, magnitude=(0.2, 1.0))
     ref = ising.sample_exact(J, h, 1, seed=8)[0] if reference == "low energy" else \
         np.random.default_rng(9).choice([-1, 1], 10)
     target = ising.energy(ref, J, h) / 10
@@ -259,7 +244,7 @@ def test_metropolis_dynamics_records_the_start_and_every_kth_sweep_reproducibly(
 
 
 def test_bad_arguments_are_rejected_with_the_offending_value():
-    J, h = random_tree(4, seed=16)
+    J, h = random_tree(4, seed=16, magnitude=(0.2, 1.0))
     with pytest.raises(ValueError, match="reference must be one ±1 configuration"):
         landscape.entropy_landscape(J, h, [1, 0, 1, 1], [0.0])
     with pytest.raises(ValueError, match="xs must be a non-empty"):
@@ -373,7 +358,7 @@ def test_iso_gap_interpolates_the_free_curve_at_the_iso_distances():
 
 
 def test_iso_energy_sweep_goes_both_ways_on_one_grid():
-    J, h = random_tree(6, seed=17)
+    J, h = random_tree(6, seed=17, magnitude=(0.2, 1.0))
     ref = ising.sample_exact(J, h, 1, seed=18)[0]
     found = landscape.iso_energy_sweep((J, h), ref, 1.0, 0.5, tol=1e-10)
     np.testing.assert_allclose(found.forward.x, [-1, -0.5, 0, 0.5, 1])
