@@ -136,9 +136,11 @@ for claim in order.order_parameter_claims(summary):
 # Li reads eq. 15 as "symbolically equivalent" to the spin-glass order parameter {eq}`eq-ch5-spin-glass`
 # (eq. 17).  To see what that order parameter does, we simulate the Sherrington–Kirkpatrick model $H(\sigma) =
 # -\sum_{i<j}J_{ij}\sigma_i\sigma_j$, $J_{ij}\sim\mathcal N(0, 1/n)$, by parallel tempering, and measure the overlap
-# $q = \frac1n\sum_i\sigma^a_i\sigma^b_i$ of two independent replicas.  Its Edwards–Anderson value $q_{EA} =
+# $q = \frac1n\sum_i\sigma^a_i\sigma^b_i$ of two independent replicas.  Its Edwards–Anderson value
+# {cite}`edwards1975theory` $q_{EA} =
 # \sqrt{[\langle q^2\rangle]}$ is finite in the glass phase below $T_c = 1$ and falls to its finite-size floor $\sim
-# 1/\sqrt n$ above it.  First, the equilibration check (Katzgraber, Palassini and Young): at equilibrium the energy
+# 1/\sqrt n$ above it.  First, the equilibration check of Katzgraber, Palassini and Young
+# {cite}`katzgraber2001monte`: at equilibrium the energy
 # measured directly equals $-\frac\beta2(1 - [\langle q^2\rangle])$; the two meet as the windows lengthen
 # ({numref}`fig-ch5-equilibration`).  {numref}`fig-ch5-spin-glass` then shows the order parameter and the overlap
 # distribution.

@@ -113,7 +113,8 @@ ledger.record(**plasticity.structure_claim(check))
 # replacement.  Li's supplement I A, which fixes his resample size, is not in our copy; we use the training
 # minibatch, and report for each snapshot the largest resample size at which 95% of the normalised means would fall
 # below 0.15 (the normalised mean of an entry grows as the square root of the resample size).  The spectrum at the
-# same snapshot comes from stochastic Lanczos quadrature (`slq_steps` steps, `slq_probes` Rademacher probes) on
+# same snapshot comes from stochastic Lanczos quadrature {cite}`ubaru2017fast` (`slq_steps` steps, `slq_probes`
+# Rademacher probes) on
 # exact Hessian-vector products.  Each snapshot is cached.
 
 # %%
@@ -135,7 +136,8 @@ plt.show()
 # **Fig. 7** ({numref}`fig-ch6-means`): (a) the laws of the std-normalised entry means through training, (b) the
 # share below 0.15 with its error (spread over ten disjoint groups of replicates), (c) the coupling-set size: the
 # share of entry pairs whose correlation is significantly non-zero (Fisher $z$ with the number of violators as
-# sample size, Benjamini–Hochberg over all pairs at a false-discovery rate of 0.05), and of entries with significant
+# sample size, Benjamini–Hochberg {cite}`benjamini1995controlling` over all pairs at a false-discovery rate of 0.05),
+# and of entries with significant
 # skewness and excess kurtosis, each times the number $N$ of distinct Hessian entries and written as a power of $N$,
 # beside the $\sqrt N$ of the theorem's assumption and Li's own end-of-training value.
 

@@ -392,7 +392,8 @@ for region in split_regions:
 # noise floor $f$ (RMSE between the moments of random halves of the networks, `floor_repeats` halves, with its
 # standard error) and the Monte Carlo noise added in quadrature.  Where the independent-spin model is already
 # within the floor there is nothing to reproduce and the claim is inconclusive.  Then the question of the issue
-# the chapter answers: is the model that fits an ordered, Mattis-like two-state model — samples bimodal along their
+# the chapter answers: is the model that fits an ordered, Mattis-like {cite}`mattis1976solvable` two-state model —
+# samples bimodal along their
 # leading mode *and* $J$ close to rank one (its leading eigenvalue carrying at least half of $\|J\|_F^2$)?
 
 # %%
