@@ -409,13 +409,17 @@ def _landscape_parameters() -> dict[str, dict[str, Any]]:
         "perm_class": 1,
         "seed": 0,
     }
-    quick = {name: ising["quick"][name] for name in shared} | {new: ising["quick"][old] for new, old in renamed.items()} | own
-    smoke = {name: ising["smoke"][name] for name in shared} | {new: ising["smoke"][old] for new, old in renamed.items()} | dict(
+
+    def inherited(profile: str) -> dict[str, Any]:
+        return {name: ising[profile][name] for name in shared} | {new: ising[profile][old] for new, old in renamed.items()}
+
+    quick = inherited("quick") | own
+    smoke = inherited("smoke") | dict(
         own, landscape_regions=["LB", "ITR", "RB"], x_step=0.1, zero_max_iter=300, iso_regions=[["under", "ITR"]],
         zh_iso_regions=[], iso_step=0.5, tap_starts=20, mc_sweeps=200, mc_record_every=10, hc_betas=6, hc_samples=400,
         hc_chains=20, hc_burn_in=50, zh_scenarios=["shallow"], zh_candidates=400, freeze_n_train=None,
         freeze_networks=4, freeze_epochs=5, freeze_draws=4)
-    paper = {name: ising["paper"][name] for name in shared} | {new: ising["paper"][old] for new, old in renamed.items()} | dict(
+    paper = inherited("paper") | dict(
         own, landscape_regions=["LB", "ITR", "RB", "FULL"], reference_quantiles={"low": 0.05, "medium": 0.5, "high": 0.95},
         bp_tol=1e-6, bp_max_iter=1000, zero_max_iter=5000, iso_regions=[["under", "ITR"], ["under", "FULL"]],
         zh_iso_regions=[["under-para", "ITR"], ["under-para", "LB"], ["under-para", "RB"]], iso_step=0.05,
