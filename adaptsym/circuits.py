@@ -36,7 +36,7 @@ from torch import nn
 from adaptsym.checks import check_choice
 from adaptsym.device import as_generator, one_cpu_thread, resolve_device
 from adaptsym.hessian import output_gradient, output_hessian, risk_gradient, weights_in_order
-from adaptsym.models import hinge_loss, mlp_linears, relu_mlp, relu_pre_activations, scores
+from adaptsym.models import hinge_loss, margins, mlp_linears, relu_mlp, relu_pre_activations
 from adaptsym.progress import progress_bar
 
 MAX_PATHS = 20_000_000
@@ -394,13 +394,6 @@ def hinge_derivative(margins: torch.Tensor) -> torch.Tensor:
     return torch.where(margins < 1, -1.0, 0.0).to(margins.dtype)
 
 
-def margins(model: nn.Sequential, X: torch.Tensor, Y: torch.Tensor) -> torch.Tensor:
-    """The margins yT(x) of a one-output network on the examples ``(X, Y)``, shape (m,), on the CPU."""
-    weight = mlp_linears(model)[0].weight
-    with torch.no_grad():
-        return (Y.to(weight) * scores(model(X.to(weight)))).cpu()
-
-
 @one_cpu_thread()
 def risk_gradient_by_circuits(model: nn.Sequential, X: torch.Tensor, Y: torch.Tensor) -> torch.Tensor:
     """∇_w R of the hinge risk (eq. 12) as circuit sums: E_x[L'(yT(x)) y Σ_i Ω_i(x)] (Li eqs. 13, 15-16).
@@ -412,7 +405,9 @@ def risk_gradient_by_circuits(model: nn.Sequential, X: torch.Tensor, Y: torch.Te
     weights = list(weights_in_order(layer_widths(model)))
     order = torch.tensor([index for _, index in weights])
     gradient = torch.zeros(len(weights), dtype=X.dtype)
-    for x, y, slope in zip(X, Y, hinge_derivative(margins(model, X, Y))):
+    with torch.no_grad():
+        slopes = hinge_derivative(margins(model, X, Y))
+    for x, y, slope in zip(X, Y, slopes):
         if slope != 0:
             gradient[order] += slope * y * perturbation_sums(model, x, [[weight] for weight, _ in weights])
     return gradient / len(X)
@@ -458,7 +453,8 @@ class InformationalPerturbations:
 def informational_perturbations(run, epochs: Sequence[int], X: torch.Tensor,
                                 Y: torch.Tensor) -> InformationalPerturbations:
     """:class:`InformationalPerturbations` of a training run (:class:`adaptsym.train.Run`) on ``(X, Y)``."""
-    found = [margins(run.model(epoch), X, Y) for epoch in epochs]
+    with torch.no_grad():
+        found = [margins(run.model(epoch), X, Y) for epoch in epochs]
     return InformationalPerturbations(list(epochs), [torch.clamp(1 - m, min=0).mean().item() for m in found],
                                       [(m < 1).double().mean().item() for m in found], [m.numpy() for m in found])
 

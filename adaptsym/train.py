@@ -188,8 +188,10 @@ class Run:
             )
         return torch.load(file, map_location="cpu", weights_only=True)
 
-    def model(self, epoch: int | None = None, device: str | torch.device = "auto") -> nn.Sequential:
-        """The network with the weights of ``epoch``, or the latest (final, if complete) if None."""
+    def model(self, epoch: int | None = None, device: str | torch.device = "cpu") -> nn.Sequential:
+        """The network with the weights of ``epoch``, or the latest (final, if complete) if None, on ``device``: by
+        default the CPU, where the book's analyses of a trained network run beside their CPU inputs (as
+        :meth:`adaptsym.reference.ReferenceRun.model`); ``"auto"`` puts it on the accelerator."""
         state = self.snapshot(epoch) if epoch is not None else _load_checkpoint(self.path)["model"]
         net = model_from_config(self.config, device)
         net.load_state_dict(state)

@@ -448,7 +448,8 @@ def test_risk_gradient_by_circuits_is_autograd_of_the_hinge_risk_and_skips_satis
 def test_informational_perturbations_count_the_margin_violations_of_every_snapshot():
     model = mlp([3, 4, 3, 1], 0)
     X = torch.randn(40, 3, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
-    Y = torch.sign(model(X)[:, 0].detach())  # every example on the right side: scaling up the output helps
+    Y = torch.where(model(X)[:, 0] >= 0, 1.0, -1.0).double()  # every example on the right side (or at T = 0):
+    # scaling up the output helps
     found = informational_perturbations(ScaledRun(model), [0, 1, 2], X, Y)
     base = (Y * model(X)[:, 0]).detach()
     for epoch, risk, fraction, found_margins in zip(found.epochs, found.risk, found.fraction, found.margins):
