@@ -23,6 +23,7 @@ import numpy as np
 import sklearn.datasets
 import sklearn.decomposition
 import torch
+from threadpoolctl import threadpool_limits
 
 from adaptsym.checks import check_choice
 from adaptsym.device import resolve_device
@@ -314,7 +315,8 @@ class PCA:
     def transform(self, x: torch.Tensor, dtype: torch.dtype | None = None) -> torch.Tensor:
         """Project ``x`` (N x ...) on the components after removing the training mean: N x k,
         of ``dtype`` (default: that of ``x``) on the device of ``x``."""
-        z = self.model.transform(flatten(x).detach().cpu().to(torch.float64).numpy())
+        with threadpool_limits(1):  # see fit_pca
+            z = self.model.transform(flatten(x).detach().cpu().to(torch.float64).numpy())
         return torch.as_tensor(z, dtype=dtype or x.dtype, device=x.device)
 
 
@@ -322,11 +324,14 @@ def fit_pca(x_train: torch.Tensor, k: int) -> PCA:
     """Fit the top ``k`` principal components of the flattened ``x_train`` in float64.
 
     Solver: eigendecomposition of the D x D covariance (exact, and 30x faster than a full SVD on
-    the 60000 x 784 MNIST training matrix)."""
+    the 60000 x 784 MNIST training matrix).  Fitted (and applied) on one BLAS thread: the last bits of a
+    threaded covariance depend on the thread count, and the projected inputs key the cached runs and
+    ensembles, which would otherwise be retrained on a machine with another number of cores."""
     x = flatten(x_train).detach().cpu().to(torch.float64).numpy()
     if not 1 <= k <= min(x.shape):
         raise ValueError(f"PCA needs 1 <= k <= min(samples, features) = {min(x.shape)}, got k={k}")
-    return PCA(sklearn.decomposition.PCA(n_components=k, svd_solver="covariance_eigh").fit(x))
+    with threadpool_limits(1):
+        return PCA(sklearn.decomposition.PCA(n_components=k, svd_solver="covariance_eigh").fit(x))
 
 
 @dataclass(frozen=True)

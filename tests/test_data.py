@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import sklearn.datasets
 import torch
+from threadpoolctl import threadpool_limits
 
 from adaptsym import data
 
@@ -247,6 +248,16 @@ def test_pca_matches_svd():
     assert pca.explained_variance == pytest.approx((s[:4] ** 2).sum() / (s ** 2).sum(), abs=1e-12)
     assert pca.transform(torch.from_numpy(x_test).float()).dtype == torch.float32
     assert pca.transform(torch.from_numpy(x_test), dtype=torch.float32).dtype == torch.float32
+
+
+def test_pca_features_are_the_same_bits_whatever_the_blas_thread_count():
+    """They key the cached runs and ensembles: a machine with more cores must find the same cache entries."""
+    x = torch.from_numpy(np.random.default_rng(1).normal(size=(3000, 200)))
+    features = []
+    for threads in (1, 2):
+        with threadpool_limits(threads):
+            features.append(data.fit_pca(x, k=10).transform(x).numpy().tobytes())
+    assert features[0] == features[1]
 
 
 @pytest.mark.parametrize("k", [0, 13])
