@@ -61,7 +61,8 @@ class ChapterPage:
     record: dict | None
     claims: list[dict]
     sections: dict[str, str] = field(default_factory=dict)
-    """Section number ("7.4"; "" for the chapter's title) -> label."""
+    """Section number ("7.4"; "" for the chapter's title; the heading's text where it has no number) -> label, in
+    the order of the headings."""
     claim_sections: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)
     """(chapter, claim name) -> (label, link text) of the section whose cell recorded it."""
     figures: list[tuple[str, str, str]] = field(default_factory=list)
@@ -161,8 +162,11 @@ def section_label(ch: Chapter, heading: str) -> str:
 
 
 def section_mark(label: str, page: ChapterPage) -> str:
-    """How a link to a section reads in a table: its number (``§7.4``), or ``§`` for an unnumbered one."""
-    number = next((key for key, value in page.sections.items() if value == label and _SECTION_NUMBER.match(key + " ")), None)
+    """How a link to a section reads in a table: its number (``§7.4``); for an unnumbered subsection the number of
+    the section it lies in (``page.sections`` is in the order of the headings); ``§`` where there is none."""
+    keys = list(page.sections)
+    here = list(page.sections.values()).index(label) if label in page.sections.values() else -1
+    number = next((key for key in reversed(keys[:here + 1]) if _SECTION_NUMBER.match(key + " ")), None)
     return f"§{number}" if number else "§"
 
 

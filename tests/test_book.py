@@ -194,6 +194,15 @@ def test_a_chapter_page_folds_code_links_claims_and_ends_with_provenance(tmp_pat
         assert shown in provenance, shown
 
 
+def test_a_claim_under_an_unnumbered_subsection_links_with_the_number_of_its_section():
+    page = bookpages.ChapterPage(ISING, None, None, [], sections={
+        "": "chapter-ising", "Before": "sec-ising-before", "7.4": "sec-ising-7-4", "Two polarities": "sec-ising-two"})
+    assert bookpages.section_mark("sec-ising-7-4", page) == "§7.4"
+    assert bookpages.section_mark("sec-ising-two", page) == "§7.4"
+    assert bookpages.section_mark("sec-ising-before", page) == "§"
+    assert bookpages.section_mark("chapter-ising", page) == "§"
+
+
 def test_a_failed_chapter_says_so_at_its_top_and_a_chapter_without_table_gets_one(tmp_path):
     notebook = small_chapter()
     notebook.cells = notebook.cells[:-1]
