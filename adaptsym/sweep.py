@@ -291,11 +291,13 @@ class _executor:
 
 
 def _share_cores(threads: int) -> None:
-    """Give a pool worker's runs (and the kernels they start, which inherit the environment) ``threads`` threads
-    each, unless the user set ``OMP_NUM_THREADS``: workers that each take every core slow one another down.  (A
-    worker that ``Pool.terminate`` kills takes its kernel with it: kernels exit with their parent process.)"""
+    """Set up a pool worker: its runs (and the kernels they start, which inherit the environment) get ``threads``
+    threads each, unless the user set ``OMP_NUM_THREADS`` (workers that each take every core slow one another
+    down); and the SIGTERM of ``Pool.terminate`` interrupts the run (:func:`interrupt_on_sigterm`), so that its
+    kernel is shut down and its temporary folder removed rather than left behind."""
     os.environ.setdefault("OMP_NUM_THREADS", str(threads))
     os.environ.setdefault("MKL_NUM_THREADS", os.environ["OMP_NUM_THREADS"])
+    interrupt_on_sigterm()
 
 
 def interrupt_on_sigterm() -> None:

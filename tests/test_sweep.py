@@ -2,6 +2,7 @@
 reruns that skip finished runs and redo failed or interrupted ones, and the run cache's lock."""
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -169,11 +170,13 @@ def kernels() -> set[int]:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
-def test_an_interrupted_sweep_leaves_no_result_and_no_kernel_and_a_rerun_redoes_it(trivial, tmp_path, stop):
-    out, gate = tmp_path / "out", tmp_path / "gate"
+def test_an_interrupted_sweep_leaves_no_result_kernel_or_temporary_folder_and_a_rerun_redoes_it(trivial, tmp_path, stop):
+    out, gate, scratch = tmp_path / "out", tmp_path / "gate", tmp_path / "tmp"
+    scratch.mkdir()
     before = kernels()
     process = subprocess.Popen([sys.executable, "-c", SWEEP_SCRIPT, str(trivial.source_path), str(out), str(gate)],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               env=dict(os.environ, TMPDIR=str(scratch)))  # where the runs' temporary folders go
     try:
         deadline = time.monotonic() + 180
         while not Path(f"{gate}.waiting").exists() and time.monotonic() < deadline:
@@ -188,6 +191,7 @@ def test_an_interrupted_sweep_leaves_no_result_and_no_kernel_and_a_rerun_redoes_
     while kernels() - before and time.monotonic() < deadline:
         time.sleep(0.5)
     assert not kernels() - before  # no kernel goes on computing behind the user's back
+    assert not list(scratch.glob("adaptsym-sweep-*"))  # the interrupted run's temporary folder is removed
     spec = parse_sweep({"profile": "smoke", "grid": {"wait_for": ["", str(gate)]}}, chapter=trivial)
     first, second = (out / "runs" / spec.run_id(r) for r in spec.runs)
     assert sweep.finished(first) and not (second / "result.json").exists()
