@@ -333,6 +333,15 @@ def _groups_of(samples: np.ndarray, groups) -> tuple[np.ndarray, np.ndarray]:
     return index, unique
 
 
+def _independent_groups(samples: np.ndarray, groups) -> tuple[np.ndarray, int]:
+    """:func:`_groups_of` for the chain-blocked errors: the group index of each row and the number of groups,
+    after checking there are at least two (independent chains or networks)."""
+    index, unique = _groups_of(samples, groups)
+    if len(unique) < 2:
+        raise ValueError(f"need at least 2 groups (independent chains), got {len(unique)}")
+    return index, len(unique)
+
+
 def _subset_rmses(samples, sizes, groups, n_repeats: int, seed: int) -> np.ndarray:
     """(len(sizes), n_repeats) :func:`moment_rmse` values between the moments of k random whole groups and
     those of all samples, for each k in ``sizes``."""
@@ -403,10 +412,8 @@ def grouped_standard_error(values, groups) -> np.ndarray:
     rows within a group are not. Slices of rows across groups (successive records of many chains) are not
     independent either, so batch means over them would underestimate the error of a slow chain."""
     values = np.asarray(values, dtype=np.float64)
-    index, unique = _groups_of(values, groups)
-    if len(unique) < 2:
-        raise ValueError(f"need at least 2 groups (independent chains), got {len(unique)}")
-    return _clustered_error(_group_sums(index, len(unique), values), np.bincount(index).astype(np.float64))
+    index, n_groups = _independent_groups(values, groups)
+    return _clustered_error(_group_sums(index, n_groups, values), np.bincount(index).astype(np.float64))
 
 
 def _group_moment_sums(samples: np.ndarray, index: np.ndarray, n_groups: int):
@@ -423,10 +430,7 @@ def moment_errors(samples, groups) -> tuple[np.ndarray, np.ndarray]:
     group (chain, network) correlated and the groups independent (:func:`grouped_standard_error`); 0 on the
     diagonal of C."""
     samples = check_spins(samples, np.shape(samples)[-1])
-    index, unique = _groups_of(samples, groups)
-    if len(unique) < 2:
-        raise ValueError(f"need at least 2 groups (independent chains), got {len(unique)}")
-    counts, m_sums, C_sums = zip(*_group_moment_sums(samples, index, len(unique)))
+    counts, m_sums, C_sums = zip(*_group_moment_sums(samples, *_independent_groups(samples, groups)))
     counts = np.array(counts, dtype=np.float64)
     return _clustered_error(np.array(m_sums), counts), _clustered_error(np.array(C_sums), counts)
 
@@ -436,10 +440,7 @@ def moment_rmse_jackknife(samples, groups, m_ref, C_ref) -> tuple[float, float]:
     standard error over the groups (leave one chain or network out at a time):
     sqrt((G - 1) / G sum_g (RMSE_(g) - mean)^2)."""
     samples = check_spins(samples, np.shape(samples)[-1])
-    index, unique = _groups_of(samples, groups)
-    if len(unique) < 2:
-        raise ValueError(f"need at least 2 groups (independent chains), got {len(unique)}")
-    parts = list(_group_moment_sums(samples, index, len(unique)))
+    parts = list(_group_moment_sums(samples, *_independent_groups(samples, groups)))
     total_n = sum(n for n, _, _ in parts)
     total_m = sum(m for _, m, _ in parts)
     total_C = sum(C for _, _, C in parts)
@@ -721,12 +722,10 @@ def three_point_errors(samples, triplets=None, n_batches: int = 20, connected: b
     """
     samples = check_spins(samples, np.shape(samples)[-1])
     if groups is not None:
-        index, unique = _groups_of(samples, groups)
-        if len(unique) < 2:
-            raise ValueError(f"need at least 2 groups (independent chains), got {len(unique)}")
+        index, n_groups = _independent_groups(samples, groups)
         counts = np.bincount(index).astype(np.float64)
         products = _triplet_products(samples, triplets, connected)
-        return np.concatenate([_clustered_error(_group_sums(index, len(unique), p), counts) for p in products])
+        return np.concatenate([_clustered_error(_group_sums(index, n_groups, p), counts) for p in products])
     if not 2 <= n_batches <= len(samples):
         raise ValueError(f"n_batches must lie in 2..{len(samples)} (the number of samples), got {n_batches}")
     blocks = np.stack([three_point_correlations(block, triplets, connected)
