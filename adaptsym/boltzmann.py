@@ -185,11 +185,16 @@ def excess_rmse(rmse: float, mc_noise: float) -> float:
     return float(np.sqrt(max(rmse**2 - mc_noise**2, 0.0)))
 
 
+def monte_carlo_noise(samples, chains) -> float:
+    """The RMSE that Monte Carlo noise alone gives: :func:`adaptsym.ising.moment_rmse` of the chain-blocked standard
+    errors of the moments of ``samples`` (:func:`adaptsym.ising.moment_errors`) against zero."""
+    return ising.moment_rmse(*ising.moment_errors(samples, chains), 0.0, 0.0)
+
+
 def monte_carlo_rmse(sampled: TemperedSamples, m_data, C_data) -> MonteCarloRMSE:
     """:class:`MonteCarloRMSE` of Monte Carlo samples against data moments, errors blocked by chain."""
     rmse, error = ising.moment_rmse_jackknife(sampled.samples, sampled.chains, m_data, C_data)
-    se_m, se_C = ising.moment_errors(sampled.samples, sampled.chains)
-    return MonteCarloRMSE(rmse, error, ising.moment_rmse(se_m, se_C, 0.0, 0.0), sampled.swap_rate)
+    return MonteCarloRMSE(rmse, error, monte_carlo_noise(sampled.samples, sampled.chains), sampled.swap_rate)
 
 
 def within_noise(rmse: float, floor: float, mc_noise: float) -> bool:
@@ -285,8 +290,7 @@ def learn_monte_carlo(m_data, C_data, J, h, floor: float | None, tempering: Temp
             bar.set_postfix(rmse=f"{trace[-1]:.4f}")
             chain = np.arange(len(pooled)) % tempering.n_chains
             block = []
-            if floor is not None and within_noise(trace[-1], floor,
-                                                  ising.moment_rmse(*ising.moment_errors(pooled, chain), 0.0, 0.0)):
+            if floor is not None and within_noise(trace[-1], floor, monte_carlo_noise(pooled, chain)):
                 converged = True
                 break
     final = parallel_tempering(model_J, model_h, learning.n_records, tempering, learning.burn_in, learning.thin,
@@ -497,10 +501,8 @@ def chapter_options(fit: ws.FitOptions, pl_samples: int, pl_l1: float, pl_max_it
                     seed: int) -> SingleModelOptions:
     """:class:`SingleModelOptions` from Chapter 7's parameters, its BP fits those of :class:`ws.FitOptions` (so that
     the chapter's cached BP fits are reused): tempering with global flips, the move that crosses the polarities."""
-    bp = {"lr": fit.lr, "momentum": fit.momentum, "max_steps": fit.max_steps, "patience": fit.patience,
-          "damping": fit.damping, "bp_max_iter": fit.bp_max_iter, "bp_tol": fit.bp_tol}
-    return SingleModelOptions(bp, pl_samples, pl_l1, pl_max_iter, Tempering(pt_chains, pt_temperatures, pt_beta_min,
-                                                                            global_flips=True),
+    return SingleModelOptions(asdict(fit), pl_samples, pl_l1, pl_max_iter,
+                              Tempering(pt_chains, pt_temperatures, pt_beta_min, global_flips=True),
                               Learning(lr=mc_fit_lr, max_steps=mc_fit_steps, window=mc_fit_window,
                                        burn_in=mc_fit_burn_in, n_records=mc_fit_records, thin=1),
                               floor_repeats, bootstrap, seed=seed)

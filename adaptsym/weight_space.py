@@ -13,7 +13,7 @@ below which a model only fits noise.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import numpy as np
 import torch
@@ -165,9 +165,7 @@ class FitOptions:
 
     def fit(self, samples: np.ndarray) -> ising.BoltzmannFit:
         """The (cached) BP Boltzmann fit of ``samples``' moments."""
-        return fitted_boltzmann(samples, lr=self.lr, momentum=self.momentum, max_steps=self.max_steps,
-                                patience=self.patience, damping=self.damping, bp_max_iter=self.bp_max_iter,
-                                bp_tol=self.bp_tol)
+        return fitted_boltzmann(samples, **asdict(self))
 
     def bp_moments(self, J, h) -> tuple[np.ndarray, np.ndarray]:
         """The BP moments (m, C) of a model, with these BP settings."""
