@@ -59,7 +59,8 @@ def bethe_log_partition(J, h, messages) -> float:
     plus, minus = ising.logcosh(J + H), ising.logcosh(J - H)  # ln 2cosh(J_ik ± H_{k->i}), [k, i]
     u = 0.5 * (plus - minus)  # u[k, i] = u_{k->i}
     site = ising.logcosh(h + u.sum(axis=0)).sum() + np.sum(0.5 * (plus + minus) - ising.logcosh(H))
-    a = np.tanh(H) * np.tanh(H).T  # a[i, j] = m_{i->j} m_{j->i}
+    cavity = np.tanh(H)
+    a = cavity * cavity.T  # a[i, j] = m_{i->j} m_{j->i}
     with np.errstate(divide="ignore"):
         edge = np.logaddexp(J + np.log1p(a), -J + np.log1p(-a)) - LN2  # ln(cosh J + a sinh J)
     return float(site - np.sum(np.triu(edge, 1)))
@@ -178,11 +179,12 @@ def sweep_fields(x_max: float, step: float) -> np.ndarray:
     return np.linspace(-x_max, x_max, int(round(2 * x_max / step)) + 1)
 
 
-def sweep_both_ways(J, h, ref, x_max: float, step: float, **options) -> tuple[Landscape, Landscape]:
-    """:func:`entropy_landscape` swept from -x_max to x_max in steps of ``step`` (forward) and back (backward),
-    as in Fig. 5; ``options`` are passed on."""
+def sweep_both_ways(J, h, ref, x_max: float, step: float, landscape=entropy_landscape,
+                    **options) -> tuple[Landscape, Landscape]:
+    """``landscape`` (:func:`entropy_landscape`, or :func:`iso_energy_landscape`) swept from -x_max to x_max in steps
+    of ``step`` (forward) and back (backward), as in Fig. 5; ``options`` are passed on."""
     xs = sweep_fields(x_max, step)
-    return entropy_landscape(J, h, ref, xs, **options), entropy_landscape(J, h, ref, xs[::-1], **options)
+    return landscape(J, h, ref, xs, **options), landscape(J, h, ref, xs[::-1], **options)
 
 
 def hysteresis_area(forward: Landscape, backward: Landscape, converged_only: bool = False) -> float:
@@ -395,10 +397,9 @@ def heat_capacity_entropy(J, h, betas, n_samples: int, seed: int, n_chains: int 
         raise ValueError(f"n_batches must lie in 2..n_chains ({n_chains}), got {n_batches}")
     variances, errors = [], []
     for k, beta in enumerate(progress_bar(betas, desc="heat capacity", disable=not progress)):
-        samples = ising.metropolis_samples(beta * J, beta * h, n_samples, n_chains=n_chains, burn_in=burn_in,
-                                           thin=thin, seed=seed + k, progress=False)
+        samples, chains = ising.metropolis_samples(beta * J, beta * h, n_samples, n_chains=n_chains, burn_in=burn_in,
+                                                   thin=thin, seed=seed + k, progress=False, return_chains=True)
         energies = ising.energy(samples, J, h)
-        chains = np.arange(len(energies)) % n_chains
         groups = [np.var(energies[chains % n_batches == b], ddof=1) for b in range(n_batches)]
         variances.append(np.var(energies, ddof=1))
         errors.append(np.std(groups, ddof=1) / np.sqrt(n_batches))
@@ -544,12 +545,19 @@ HYSTERESIS_CRITERION = (f"first order when the hysteresis area (where BP converg
                         "at every x of every sweep; otherwise undecided")
 
 
+def _of_scenario(found: dict, scenario: str, what: str) -> list:
+    """The values of ``found`` whose key ((scenario, region, ...)) starts with ``scenario``; at least one (else an
+    error naming ``what`` they are)."""
+    chosen = [value for key, value in found.items() if key[0] == scenario]
+    if not chosen:
+        raise ValueError(f"no {what} of scenario {scenario!r}; scenarios: {sorted({key[0] for key in found})}")
+    return chosen
+
+
 def scenario_hysteresis(sweeps: dict, scenario: str) -> tuple[float, float, float]:
     """The largest hysteresis area, the largest jump in d and the smallest BP-converged fraction over the sweeps
     of one scenario (keys (scenario, region, reference))."""
-    chosen = [sweep for key, sweep in sweeps.items() if key[0] == scenario]
-    if not chosen:
-        raise ValueError(f"no sweeps of scenario {scenario!r}; scenarios: {sorted({k[0] for k in sweeps})}")
+    chosen = _of_scenario(sweeps, scenario, "sweeps")
     return max(s.area for s in chosen), max(s.jump for s in chosen), min(s.converged for s in chosen)
 
 
@@ -691,9 +699,7 @@ def agrees_on_dynamics(retained: float, expect_trapped: bool) -> bool:
 def iso_energy_sweep(model, ref, x_max: float, step: float, **options) -> Sweep:
     """:func:`iso_energy_landscape` swept from -x_max to x_max in steps of ``step`` and back (Fig. 7's hysteresis
     check); ``model`` is (J, h), ``options`` are passed on."""
-    xs = sweep_fields(x_max, step)
-    return Sweep(iso_energy_landscape(*model, ref, xs, **options),
-                 iso_energy_landscape(*model, ref, xs[::-1], **options))
+    return Sweep(*sweep_both_ways(*model, ref, x_max, step, landscape=iso_energy_landscape, **options))
 
 
 def iso_gap(free: Landscape, iso: Landscape) -> float:
@@ -743,9 +749,7 @@ def has_two_energy_minima(found: Landscape) -> bool | None:
 def scenario_tap(tap: dict, scenario: str, resolution: float) -> tuple[int, float]:
     """The most TAP free-energy peaks of any region of a scenario and the smallest share of converged starts
     (``tap``: (scenario, region) -> :class:`TapStates`)."""
-    chosen = [states for key, states in tap.items() if key[0] == scenario]
-    if not chosen:
-        raise ValueError(f"no TAP states of scenario {scenario!r}")
+    chosen = _of_scenario(tap, scenario, "TAP states")
     return max(tap_peaks(s, resolution) for s in chosen), min(float(s.converged.mean()) for s in chosen)
 
 
