@@ -57,11 +57,16 @@ def frozen_interior(widths: Sequence[int], n_networks: int, seed: int) -> list[t
     return [held.get(layer) for layer in range(len(shapes))]
 
 
+def mean_and_error(values: np.ndarray) -> tuple[float, float]:
+    """The mean of ``values`` and its standard error std / sqrt(n) (nan for a single value)."""
+    values = np.asarray(values, dtype=np.float64)
+    error = values.std(ddof=1) / np.sqrt(values.size) if values.size > 1 else np.nan
+    return float(values.mean()), float(error)
+
+
 def paired_difference(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
     """Mean of a - b over pairs and its standard error std(a - b) / sqrt(n) (nan for a single pair)."""
-    difference = np.asarray(a, dtype=np.float64) - np.asarray(b, dtype=np.float64)
-    error = difference.std(ddof=1) / np.sqrt(difference.size) if difference.size > 1 else np.nan
-    return float(difference.mean()), float(error)
+    return mean_and_error(np.asarray(a, dtype=np.float64) - np.asarray(b, dtype=np.float64))
 
 
 @dataclass(frozen=True)
@@ -86,7 +91,7 @@ class TrainingRun:
 
     def final(self) -> tuple[float, float]:
         """Mean final (binary) test accuracy over the networks and its standard error."""
-        return float(self.final_accuracy.mean()), float(self.final_accuracy.std(ddof=1) / np.sqrt(self.final_accuracy.size))
+        return mean_and_error(self.final_accuracy)
 
 
 @dataclass(frozen=True)
@@ -122,7 +127,8 @@ class FreezingExperiment:
             run = getattr(self, name)
             epochs = run.epochs_to(self.target)
             n_epochs = run.test_accuracy.shape[1]
-            lines.append(f"{name:6s}: final test accuracy {run.final()[0]:.4f} ± {run.final()[1]:.4f}; epochs to "
+            final, error = run.final()
+            lines.append(f"{name:6s}: final test accuracy {final:.4f} ± {error:.4f}; epochs to "
                          f"{self.target:.3f}: {epochs.mean():.2f} ({np.sum(epochs <= n_epochs)} of {epochs.size} "
                          f"networks reach it); wall time {run.wall_time:.1f} s, CPU time {run.cpu_time:.1f} s")
         gap, epoch_gap = self.accuracy_gap(), self.epoch_gap()
