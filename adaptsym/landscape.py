@@ -103,6 +103,10 @@ class Landscape:
         """:func:`distance_bound` at each point's distance."""
         return distance_bound(self.d)
 
+    def nearest(self, x: float = 0.0) -> int:
+        """The index of the point whose coupling field is nearest ``x`` (x = 0: the unconstrained model)."""
+        return int(np.argmin(np.abs(self.x - x)))
+
 
 _FIELDS = ("d", "s", "q", "free_energy", "energy", "energy_uncoupled", "converged")
 
@@ -521,7 +525,7 @@ class Sweep:
     def at_zero(self) -> tuple[float, float, bool]:
         """(d, s, converged) of the forward sweep at the x nearest 0: the unconstrained model, whose entropy
         does not depend on the reference."""
-        k = int(np.argmin(np.abs(self.forward.x)))
+        k = self.forward.nearest(0.0)
         return float(self.forward.d[k]), float(self.forward.s[k]), bool(self.forward.converged[k])
 
 
@@ -591,7 +595,7 @@ SATURATION_CRITERION = (f"relative gap (bound - s)/bound at x = 0 at most {NEAR_
 def saturation_gap(found: Landscape) -> float:
     """The relative gap of the entropy to the bound -d ln d - (1 - d) ln(1 - d) at the x nearest 0,
     (bound - s)/bound: 0 for unconstrained weights (§IV.1: the interior 'nearly saturating the upper bound')."""
-    k = int(np.argmin(np.abs(found.x)))
+    k = found.nearest(0.0)
     return float((distance_bound(found.d[k]) - found.s[k]) / distance_bound(found.d[k]))
 
 

@@ -246,6 +246,6 @@ def entropy_grows_with_ratio(profiles: dict[tuple[float, int], landscape.Landsca
     Fig. 10): for every reference, the entropy at the coupling field nearest ``at`` increases strictly with
     the ratio (profiles as :func:`entropy_profiles` returns them)."""
     refs = {k for _, k in profiles}
-    entropies = {k: [found.s[np.argmin(np.abs(found.x - at))] for (_, ref), found in sorted(profiles.items())
+    entropies = {k: [found.s[found.nearest(at)] for (_, ref), found in sorted(profiles.items())
                      if ref == k] for k in refs}
     return bool(all(np.all(np.diff(values) > 0) for values in entropies.values()))
