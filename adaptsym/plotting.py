@@ -183,7 +183,7 @@ def assembly_figure(grid, mu: float):
         ax.axhline(grid.noise_floor, color="black", lw=0.8, label="noise floor" if k == 0 else None)
         ax.set(yscale="log", xlabel="depth L", title=names[order])
     axes[0].set_ylabel("|E[A]| / sqrt(E[A²])")
-    fig.legend(loc="outside right upper", fontsize=9)
+    fig.legend(loc="outside right upper")
     return fig
 
 def circuit_diagram(ax, weights: list, gates: list, path: tuple[int, ...], circuit_value: float,
@@ -304,12 +304,12 @@ def normalised_mean_figure(snapshots, threshold: float, paper_share: float = 0.9
                   color=colour, label=f"epoch {s.epoch}")
     ax_a.axvline(np.log10(threshold), color="black", lw=0.8)
     ax_a.set(xlabel="log₁₀ |mean| / std", ylabel="density", title="(a) normalised entry means")
-    ax_a.legend(fontsize=9)
+    ax_a.legend()
     share, error = np.array([s.small_share() for s in shown]).T
     ax_b.errorbar(epochs, share, yerr=error, marker="o", capsize=2, label="measured")
     ax_b.axhline(paper_share, color="grey", ls=":", label=f"Li: at least {paper_share:.0%}")
     ax_b.set(xlabel="epoch", ylim=(0, 1.02), title=f"(b) share of |mean|/std < {threshold}")
-    ax_b.legend(fontsize=9)
+    ax_b.legend()
     tested = [s for s in shown if s.coupling is not None]
     n_entries = shown[0].n_entries
     for key, label in (("correlation_fraction", "correlation coefficients"), ("skewness_fraction", "skewnesses"),
@@ -321,7 +321,7 @@ def normalised_mean_figure(snapshots, threshold: float, paper_share: float = 0.9
                  label=f"Li, end of training ({paper_coupled:g} of N = 8.68e12)")
     ax_c.set(xlabel="epoch", ylabel="log_N (non-zero statistics per entry)", ylim=(0, 1),
              title="(c) coupling-set size as a power of N")
-    ax_c.legend(fontsize=9)
+    ax_c.legend()
     return fig
 
 
@@ -338,7 +338,7 @@ def spectrum_figure(snapshots, history):
     for colour, s in zip(colours, shown):
         symlog_density(ax_a, s.nodes, s.weights, floor, color=colour, label=f"epoch {s.epoch}")
     ax_a.set_title("(a) spectrum" + (f"; H = 0 exactly at epochs {zero}" if zero else ""))
-    ax_a.legend(fontsize=9)
+    ax_a.legend()
     epochs = [h["epoch"] for h in history]
     ax_b.plot(epochs, [h["train_loss"] for h in history], label="training hinge risk")
     ax_b.plot(epochs, [h["train_accuracy"] for h in history], label="training accuracy")
@@ -403,7 +403,7 @@ def phase_diagram(ax, grid) -> None:
     if norm is not None:
         ax.figure.colorbar(image, ax=ax, label="final training hinge risk")
     ax.legend(handles=[Patch(color=ZERO_COLOUR, label="zero risk: plasticity phase")], loc="upper left",
-              bbox_to_anchor=(0, 1.12), fontsize=9)
+              bbox_to_anchor=(0, 1.12))
     ax.set_title("↓: risk still falling (>5% over last 10% of epochs)", fontsize=9, loc="right")
 
 
@@ -424,9 +424,9 @@ def boundary_figure(cells):
             continue
         symlog_density(ax_b, cell.nodes, cell.weights, 1e-4 * float(cell.nodes.abs().max()), color=colour, label=label)
     ax_a.set(yscale="log", xlabel="epoch", title="(a) risk and order parameter")
-    ax_a.legend(fontsize=9)
+    ax_a.legend()
     ax_b.set_title("(b) final Hessian spectrum")
-    ax_b.legend(fontsize=9)
+    ax_b.legend()
     return fig
 
 
@@ -473,7 +473,7 @@ def configuration_map_figure(found):
     ax.scatter(*found.embedding[:found.n_initial].T, s=6, label="random initialisation")
     ax.scatter(*found.embedding[found.n_initial:].T, s=6, label="learned (kept) configurations")
     ax.set(title="Fig. 2b: t-SNE of weight configurations", xticks=[], yticks=[])
-    ax.legend(loc="best", markerscale=2, fontsize=9)
+    ax.legend(loc="best", markerscale=2)
     for name, projection in (("initial", found.initial_projection), ("learned", found.learned_projection)):
         ax_pc.hist(projection, bins=40, histtype="step", lw=1.4, label=name)
     ax_pc.set(xlabel="projection on the learned first principal axis", ylabel="count",
@@ -767,7 +767,7 @@ def feedback_loop_figure(found):
         ax_shift.stairs(shift, levels, color=c, label=f"step {epoch}")
     ax_shift.axhline(0, color="k", lw=0.6)
     ax_shift.set(xlabel="quantile bin of yΨ at step 0", ylabel="mass − mass at step 0", title="distribution shift")
-    ax_shift.legend(fontsize=9)
+    ax_shift.legend()
     ax_dist.plot(found.epochs, found.asymmetry, "o-")
     ax_dist.set(xlabel="gradient step", ylabel="mean / std of yΨ", title="shift vs spread")
     ax_margin.plot(found.epochs, found.mean_margin, "o-", label="mean yT(x)")
@@ -796,14 +796,14 @@ def cancellation_figure(scaling):
         ax.loglog(np.exp(span), np.exp(ratios.ravel()[counts.argmin()] + 0.5 * (span - counts.min())), "k:", lw=1,
                   label="slope 1/2")
         ax.set(xlabel=xlabel, ylabel="Σ|Ψ| / |ΣΨ| (geometric mean)", title=f"against the {against} count")
-        ax.legend(fontsize=9)
+        ax.legend()
     values = scaling.normalised_output[np.isfinite(scaling.normalised_output)]
     grid = np.linspace(-4, 4, 200)
     axes[2].hist(np.clip(values, -4, 4), bins=60, density=True, color="tab:blue", alpha=0.6,
                  label=f"T/√ΣΨ², mean square {np.mean(values ** 2):.2f}")
     axes[2].plot(grid, np.exp(-grid ** 2 / 2) / np.sqrt(2 * np.pi), "k-", lw=1, label="standard normal")
     axes[2].set(xlabel="T(x) / √(Σ Ψ²)", ylabel="density", title="the sum against its random-sign scale")
-    axes[2].legend(fontsize=9)
+    axes[2].legend()
     return fig
 
 
@@ -822,7 +822,7 @@ def informational_perturbation_figure(found):
                        label=f"step {epoch}")
     ax_margin.axvline(1, color="k", lw=0.8)
     ax_margin.set(xlabel="margin yT(x)", ylabel="cumulative fraction", title="margins (L′ ≠ 0 left of 1)")
-    ax_margin.legend(fontsize=9)
+    ax_margin.legend()
     return fig
 
 
@@ -902,14 +902,14 @@ def likelihood_bounds_figure(reading, shown: str = "logistic"):
     ax_mean.set(xscale="log", xlabel="T", ylabel="bound - exact log μ_L(y|x) (nats)",
                 title=f"{shown}-trained network")
     ax_mean.set_yscale("symlog", linthresh=1e-3)
-    ax_mean.legend(fontsize=9)
+    ax_mean.legend()
     for network, found in reading.bounds.items():
         line, = ax_above.plot(t, found.fraction_above("backprop_objective", 1e-10), "o-", label=network)
         ax_map.plot(t, found.map_fraction(), "o-", color=line.get_color(), label=network)
     ax_above.plot(t, reading.bounds[shown].fraction_above("prior_elbo", 1e-10), "k:", label="prior / point-mass ELBO")
     ax_above.set(xscale="log", xlabel="T", ylim=(-0.03, 1.03), title="backprop objective > log μ_L",
                  ylabel="fraction of inputs")
-    ax_above.legend(fontsize=9)
+    ax_above.legend()
     ax_map.set(xscale="log", xlabel="T", ylim=(-0.03, 1.03), title="ReLU gates maximise the point-mass ELBO",
                ylabel="fraction of inputs")
     styles = {"logistic": "-", "hinge": "--"}
@@ -920,7 +920,7 @@ def likelihood_bounds_figure(reading, shown: str = "logistic"):
                           label=f"T = {temperature:g}" if loss == "logistic" else None)
     ax_train.set(xlabel="gradient step", ylabel="exact mean log μ_L(y|x)",
                  title="M-steps: logistic (solid), hinge (dashed)")
-    ax_train.legend(fontsize=9, ncol=2)
+    ax_train.legend(ncol=2)
     return fig
 
 
@@ -942,7 +942,7 @@ def free_energy_figure(curves, network):
     ax_net.plot(t, network.joint, "--", label=r"min over all laws, $-T \log \sum_h e^{-E(h)/T}$")
     ax_net.axhline(network.relu_energy, color="grey", lw=1, ls=":", label="-Σ ReLU(z), T = 0")
     ax_net.set(xscale="log", xlabel="T", ylabel="mean over inputs", title="the network's gates")
-    ax_net.legend(fontsize=9)
+    ax_net.legend()
     return fig
 
 
@@ -958,9 +958,9 @@ def entropy_floor_figure(floor):
     entropy = next(iter(floor.traces.values())).entropy
     ax.axhline(entropy, color="k", lw=1, ls=":", label=f"S(y|x) = {entropy:.3f}")
     ax.set(xlabel="Adam step", ylabel="logistic risk (nats)", yscale="log")
-    ax.legend(fontsize=9)
+    ax.legend()
     ax_kl.set(xlabel="Adam step", ylabel="population risk - S(y|x) = KL (nats)", yscale="log")
-    ax_kl.legend(fontsize=9)
+    ax_kl.legend()
     return fig
 
 
@@ -974,13 +974,14 @@ def freezing_figure(experiment):
     for name in ("normal", "frozen"):
         run = getattr(experiment, name)
         epochs = np.arange(1, run.test_accuracy.shape[1] + 1)
-        label = f"{name} (final binary accuracy {run.final()[0]:.3f} ± {run.final()[1]:.3f})"
+        final, final_error = run.final()
+        label = f"{name} (final binary accuracy {final:.3f} ± {final_error:.3f})"
         for ax, values in ((ax_acc, run.test_accuracy), (ax_loss, run.train_loss)):
             error = values.std(0, ddof=1) / np.sqrt(len(values))
             ax.errorbar(epochs, values.mean(0), error, fmt="o-", ms=3, capsize=2, label=label)
     ax_acc.axhline(experiment.target, color="k", lw=0.8, ls="--")
     ax_acc.set(xlabel="epoch", ylabel="test accuracy (mean-field predictor)", title="Fig. 11: ITR frozen vs trained")
-    ax_acc.legend(fontsize=9)
+    ax_acc.legend()
     ax_loss.set(xlabel="epoch", ylabel="training cross-entropy", title="training loss")
     return fig
 
@@ -1000,7 +1001,7 @@ def permutation_profiles_figure(profiles):
         order = np.argsort(widest.d)
         ax.plot(widest.d[order], widest.bound[order], "k:", lw=1, label="bound")
         ax.set(xlabel="distance d", ylabel="entropy s", title=f"Fig. 10: reference {k}")
-        ax.legend(fontsize=9)
+        ax.legend()
     return fig
 
 
@@ -1028,8 +1029,8 @@ def landscape_figure(rows):
         ax_s.plot(grid, distance_bound(grid), "k:", lw=1, label="bound")
         ax_d.set(xlabel="coupling field x", ylabel="distance d", title=f"{title}: d(x), → solid, ← dashed")
         ax_s.set(xlabel="distance d", ylabel="entropy s per weight", title=f"{title}: s(d), → ●, ← ○")
-        ax_d.legend(fontsize=9)
-        ax_s.legend(fontsize=9, markerscale=3)
+        ax_d.legend()
+        ax_s.legend(markerscale=3)
     return fig
 
 
@@ -1046,8 +1047,8 @@ def iso_energy_figure(curves, title: str):
     ax_s.set(xlabel="distance d", ylabel="entropy s per weight", title=f"Fig. 7, {title}")
     ax_e.set(xlabel="distance d", ylabel="energy e per weight", title="energy along the curves")
     ax_b.set(xlabel="coupling field x", ylabel="β", title="β holding e = E(σ*)/N")
-    ax_s.legend(fontsize=9)
-    ax_b.legend(fontsize=9)
+    ax_s.legend()
+    ax_b.legend()
     return fig
 
 
@@ -1074,6 +1075,6 @@ def dynamics_figure(runs, chance: float):
     ax_a.axhline(chance, color="k", ls="--", lw=0.8, label="chance")
     ax_e.set(xlabel="Monte Carlo sweeps", ylabel="energy per weight", title="Fig. 9: energy")
     ax_a.set(xlabel="Monte Carlo sweeps", ylabel="test accuracy", title="Fig. 9: test accuracy")
-    ax_e.legend(fontsize=9)
-    ax_a.legend(fontsize=9)
+    ax_e.legend()
+    ax_a.legend()
     return fig
